@@ -1,0 +1,63 @@
+/**
+ * The service's Prometheus metrics (SPEC §5 `/metrics`). Core code records through this
+ * small interface; one registry per app keeps tests that build several apps independent.
+ */
+import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client'
+
+export type UpstreamOutcome =
+  | 'ok'
+  | 'rate_limited'
+  | 'server_error'
+  | 'network_error'
+  | 'timeout'
+  | 'client_error'
+  | 'auth_error'
+  | 'malformed'
+
+export type RefreshOutcome = 'ok' | 'invalid_grant' | 'unavailable' | 'error'
+
+export interface Metrics {
+  readonly registry: Registry
+  observeRequest(method: string, route: string, status: number, seconds: number): void
+  countUpstreamCall(operation: string, outcome: UpstreamOutcome): void
+  countTokenRefresh(outcome: RefreshOutcome): void
+  countRevocation(outcome: 'ok' | 'failed'): void
+}
+
+export function createMetrics(): Metrics {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry })
+  const requestDuration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'Duration of HTTP requests by route pattern and status.',
+    labelNames: ['method', 'route', 'status_code'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  })
+  const upstreamCalls = new Counter({
+    name: 'upstream_calls_total',
+    help: 'Calls to the cloud provider by operation and outcome.',
+    labelNames: ['operation', 'outcome'] as const,
+    registers: [registry],
+  })
+  const tokenRefreshes = new Counter({
+    name: 'token_refreshes_total',
+    help: 'Access-token refreshes by outcome.',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  })
+  const revocations = new Counter({
+    name: 'token_revocations_total',
+    help: 'Upstream token revocations (best effort) by outcome.',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  })
+  return {
+    registry,
+    observeRequest: (method, route, status, seconds) =>
+      requestDuration.observe({ method, route, status_code: String(status) }, seconds),
+    countUpstreamCall: (operation, outcome) => upstreamCalls.inc({ operation, outcome }),
+    countTokenRefresh: (outcome) => tokenRefreshes.inc({ outcome }),
+    countRevocation: (outcome) => revocations.inc({ outcome }),
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * What the rest of the service needs from the vault. Callers see plaintext tokens only
+ * through these interfaces; how rows are stored and sealed stays inside `src/vault/`.
+ * Every method is async so a PostgreSQL adapter can sit behind the same port (SPEC §7, §11).
+ */
+
+export type Provider = 'dropbox'
+
+export type ConnectionStatus = 'connected' | 'reconnect_required'
+
+/** Where the account's paths are rooted (SPEC §4 path root). */
+export interface RootInfo {
+  type: 'user' | 'team'
+  rootNamespaceId: string
+  homeNamespaceId: string
+  homePath: string | null
+}
+
+export interface TokenSet {
+  accessToken: string
+  accessTokenExpiresAt: Date
+  refreshToken: string
+}
+
+/** A connection's metadata: never a token. */
+export interface Connection {
+  id: string
+  userId: string
+  provider: Provider
+  accountId: string
+  email: string | null
+  scopes: string[]
+  tokenType: string
+  rootInfo: RootInfo
+  status: ConnectionStatus
+  /** Bumped by every token or status change; the compare-and-swap handle. */
+  version: number
+  connectedAt: Date
+  updatedAt: Date
+}
+
+export interface NewConnection {
+  userId: string
+  provider: Provider
+  accountId: string
+  email: string | null
+  scopes: string[]
+  tokenType: string
+  rootInfo: RootInfo
+  tokens: TokenSet
+}
+
+export interface ConnectionVault {
+  findByUser(userId: string, provider: Provider): Promise<Connection | null>
+  /** Opens the sealed tokens; throws if a ciphertext fails its row binding or key lookup. */
+  openTokens(connection: Connection): Promise<TokenSet>
+  /**
+   * Stores the user's one connection, atomically removing any earlier one.
+   * Returns the earlier connection's tokens (if they still open) so the caller can revoke them.
+   */
+  replace(input: NewConnection): Promise<{ connection: Connection; previousTokens: TokenSet | null }>
+  /**
+   * Compare-and-swap: writes the new access token (and refresh token, expiry) only if the row
+   * still has `expectedVersion`. Returns the updated connection, or null when it changed meanwhile.
+   */
+  updateTokens(connectionId: string, expectedVersion: number, tokens: TokenSet): Promise<Connection | null>
+  updateRootInfo(connectionId: string, rootInfo: RootInfo): Promise<Connection | null>
+  /** Terminal until a new connect (refresh got `invalid_grant`). */
+  markReconnectRequired(connectionId: string, expectedVersion: number): Promise<Connection | null>
+  /** Deletes the user's connection and its secrets; returns its tokens for revocation. */
+  remove(userId: string, provider: Provider): Promise<{ connection: Connection; tokens: TokenSet | null } | null>
+}
+
+export type ConnectSessionStatus = 'created' | 'started' | 'authorized' | 'denied' | 'failed' | 'completed' | 'cancelled'
+
+export interface ConnectSession {
+  id: string
+  userId: string
+  provider: Provider
+  status: ConnectSessionStatus
+  /** The upstream error code when status is `failed` (e.g. `server_error`). */
+  errorCode: string | null
+  expiresAt: Date
+  createdAt: Date
+}
+
+export interface ConnectSessionVault {
+  /** Stores only the hash of the single-use connect token. */
+  create(input: { userId: string; provider: Provider; connectTokenHash: string; expiresAt: Date }): Promise<ConnectSession>
+  findById(id: string): Promise<ConnectSession | null>
+  /**
+   * Atomically consumes a `created`, unexpired session's connect token and moves it to `started`,
+   * storing the state hash, the flow-cookie hash and the sealed PKCE verifier.
+   * Returns null when the token is unknown, used or expired: exactly one caller can win.
+   */
+  start(input: {
+    connectTokenHash: string
+    stateHash: string
+    flowCookieHash: string
+    codeVerifier: string
+    now: Date
+  }): Promise<ConnectSession | null>
+  /** Finds a `started`, unexpired session by its state hash (no state change). */
+  findStartedByState(stateHash: string, now: Date): Promise<(ConnectSession & { flowCookieHash: string }) | null>
+  /**
+   * Atomically moves a `started` session to `authorized` (sealing the code), `denied` or `failed`.
+   * Returns null if it was not `started` any more (state replay).
+   */
+  finishCallback(
+    id: string,
+    outcome: { status: 'authorized'; code: string } | { status: 'denied' } | { status: 'failed'; errorCode: string },
+  ): Promise<ConnectSession | null>
+  /**
+   * Atomically moves an `authorized` session to `completed` and returns the opened code and
+   * verifier (which are erased from the row). Returns null if it was not `authorized`.
+   */
+  claimAuthorization(id: string): Promise<{ code: string; codeVerifier: string } | null>
+  /** Cancels a session and erases its secrets (user mismatch). */
+  cancel(id: string): Promise<void>
+  /** Deletes sessions that expired before `now`; returns how many. */
+  purgeExpired(now: Date): Promise<number>
+}

@@ -58,20 +58,36 @@ export interface ConnectionVault {
    * Stores the user's one connection, atomically removing any earlier one.
    * Returns the earlier connection's tokens (if they still open) so the caller can revoke them.
    */
-  replace(input: NewConnection): Promise<{ connection: Connection; previousTokens: TokenSet | null }>
+  replace(
+    input: NewConnection,
+  ): Promise<{ connection: Connection; previousTokens: TokenSet | null }>
   /**
    * Compare-and-swap: writes the new access token (and refresh token, expiry) only if the row
    * still has `expectedVersion`. Returns the updated connection, or null when it changed meanwhile.
    */
-  updateTokens(connectionId: string, expectedVersion: number, tokens: TokenSet): Promise<Connection | null>
+  updateTokens(
+    connectionId: string,
+    expectedVersion: number,
+    tokens: TokenSet,
+  ): Promise<Connection | null>
   updateRootInfo(connectionId: string, rootInfo: RootInfo): Promise<Connection | null>
   /** Terminal until a new connect (refresh got `invalid_grant`). */
   markReconnectRequired(connectionId: string, expectedVersion: number): Promise<Connection | null>
   /** Deletes the user's connection and its secrets; returns its tokens for revocation. */
-  remove(userId: string, provider: Provider): Promise<{ connection: Connection; tokens: TokenSet | null } | null>
+  remove(
+    userId: string,
+    provider: Provider,
+  ): Promise<{ connection: Connection; tokens: TokenSet | null } | null>
 }
 
-export type ConnectSessionStatus = 'created' | 'started' | 'authorized' | 'denied' | 'failed' | 'completed' | 'cancelled'
+export type ConnectSessionStatus =
+  | 'created'
+  | 'started'
+  | 'authorized'
+  | 'denied'
+  | 'failed'
+  | 'completed'
+  | 'cancelled'
 
 export interface ConnectSession {
   id: string
@@ -86,7 +102,12 @@ export interface ConnectSession {
 
 export interface ConnectSessionVault {
   /** Stores only the hash of the single-use connect token. */
-  create(input: { userId: string; provider: Provider; connectTokenHash: string; expiresAt: Date }): Promise<ConnectSession>
+  create(input: {
+    userId: string
+    provider: Provider
+    connectTokenHash: string
+    expiresAt: Date
+  }): Promise<ConnectSession>
   findById(id: string): Promise<ConnectSession | null>
   /**
    * Atomically consumes a `created`, unexpired session's connect token and moves it to `started`,
@@ -101,14 +122,20 @@ export interface ConnectSessionVault {
     now: Date
   }): Promise<ConnectSession | null>
   /** Finds a `started`, unexpired session by its state hash (no state change). */
-  findStartedByState(stateHash: string, now: Date): Promise<(ConnectSession & { flowCookieHash: string }) | null>
+  findStartedByState(
+    stateHash: string,
+    now: Date,
+  ): Promise<(ConnectSession & { flowCookieHash: string }) | null>
   /**
    * Atomically moves a `started` session to `authorized` (sealing the code), `denied` or `failed`.
    * Returns null if it was not `started` any more (state replay).
    */
   finishCallback(
     id: string,
-    outcome: { status: 'authorized'; code: string } | { status: 'denied' } | { status: 'failed'; errorCode: string },
+    outcome:
+      | { status: 'authorized'; code: string }
+      | { status: 'denied' }
+      | { status: 'failed'; errorCode: string },
   ): Promise<ConnectSession | null>
   /**
    * Atomically moves an `authorized` session to `completed` and returns the opened code and

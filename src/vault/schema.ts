@@ -1,1 +1,92 @@
-export {}
+/**
+ * The vault's tables (SPEC §7). Secret columns hold base64 `crypto_box_seal` ciphertexts whose
+ * sealed envelope names the row; `key_id` says which vault key opens every secret of the row.
+ * Timestamps are integer milliseconds. Migrations come from this file via `drizzle-kit generate`.
+ */
+import { sql } from 'drizzle-orm'
+import { check, index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core'
+
+const PROVIDERS = ['dropbox'] as const
+const CONNECTION_STATUSES = ['connected', 'reconnect_required'] as const
+const ROOT_TYPES = ['user', 'team'] as const
+const SESSION_STATUSES = [
+  'created',
+  'started',
+  'authorized',
+  'denied',
+  'failed',
+  'completed',
+  'cancelled',
+] as const
+
+function oneOf(column: string, values: readonly string[]) {
+  return sql.raw(`${column} in (${values.map((value) => `'${value}'`).join(', ')})`)
+}
+
+export const connections = sqliteTable(
+  'connections',
+  {
+    id: text('id').primaryKey(),
+    userId: text('user_id').notNull(),
+    provider: text('provider', { enum: PROVIDERS }).notNull(),
+    accountId: text('account_id').notNull(),
+    email: text('email'),
+    scopes: text('scopes', { mode: 'json' }).$type<string[]>().notNull(),
+    tokenType: text('token_type').notNull(),
+    rootType: text('root_type', { enum: ROOT_TYPES }).notNull(),
+    rootNamespaceId: text('root_namespace_id').notNull(),
+    homeNamespaceId: text('home_namespace_id').notNull(),
+    homePath: text('home_path'),
+    status: text('status', { enum: CONNECTION_STATUSES }).notNull(),
+    accessToken: text('access_token').notNull(),
+    accessTokenExpiresAt: integer('access_token_expires_at', { mode: 'timestamp_ms' }).notNull(),
+    refreshToken: text('refresh_token').notNull(),
+    keyId: text('key_id').notNull(),
+    version: integer('version').notNull(),
+    connectedAt: integer('connected_at', { mode: 'timestamp_ms' }).notNull(),
+    updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (table) => [
+    // One active connection per user and provider (SPEC §10.2).
+    uniqueIndex('connections_user_provider_unique').on(table.userId, table.provider),
+    index('connections_key_id_index').on(table.keyId),
+    check('connections_provider_check', oneOf('provider', PROVIDERS)),
+    check('connections_status_check', oneOf('status', CONNECTION_STATUSES)),
+    check('connections_root_type_check', oneOf('root_type', ROOT_TYPES)),
+  ],
+)
+
+export const connectSessions = sqliteTable(
+  'connect_sessions',
+  {
+    id: text('id').primaryKey(),
+    userId: text('user_id').notNull(),
+    provider: text('provider', { enum: PROVIDERS }).notNull(),
+    connectTokenHash: text('connect_token_hash').notNull(),
+    stateHash: text('state_hash'),
+    flowCookieHash: text('flow_cookie_hash'),
+    codeVerifier: text('code_verifier'),
+    code: text('code'),
+    /** Null while the row holds no secret (before `start`, after claim or cancel). */
+    keyId: text('key_id'),
+    status: text('status', { enum: SESSION_STATUSES }).notNull(),
+    errorCode: text('error_code'),
+    expiresAt: integer('expires_at', { mode: 'timestamp_ms' }).notNull(),
+    createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (table) => [
+    uniqueIndex('connect_sessions_connect_token_hash_unique').on(table.connectTokenHash),
+    uniqueIndex('connect_sessions_state_hash_unique').on(table.stateHash),
+    index('connect_sessions_expires_at_index').on(table.expiresAt),
+    check('connect_sessions_provider_check', oneOf('provider', PROVIDERS)),
+    check('connect_sessions_status_check', oneOf('status', SESSION_STATUSES)),
+    // A secret without the key that opens it would be unrecoverable.
+    check(
+      'connect_sessions_key_id_check',
+      sql.raw('(code_verifier is null and code is null) or key_id is not null'),
+    ),
+  ],
+)
+
+export type ConnectionRow = typeof connections.$inferSelect
+export type ConnectSessionRow = typeof connectSessions.$inferSelect

@@ -1,0 +1,258 @@
+import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import Database from 'better-sqlite3'
+import { parseVaultKeys } from '../../src/config.ts'
+import { defaultKid } from '../../src/vault/cli.ts'
+import type { ConnectSessionVault } from '../../src/vault/ports.ts'
+import { createSqliteVault } from '../../src/vault/sqlite-vault.ts'
+import {
+  ManualClock,
+  newConnection,
+  tempDir,
+  tokenSet,
+  vaultKey,
+  vaultKeysEnv,
+} from './vault-test-kit.ts'
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+const FAST_RESOLUTION = fileURLToPath(
+  new URL('./fixtures/fast-drizzle-resolution.ts', import.meta.url),
+)
+const execFileAsync = promisify(execFile)
+
+/** Runs the real CLI the way `npm run vault:*` does; never throws on a non-zero exit. */
+async function cli(args: string[], env: Record<string, string> = {}) {
+  const base = { PATH: process.env.PATH ?? '', ...env }
+  try {
+    const { stdout, stderr } = await execFileAsync(
+      process.execPath,
+      ['--import', FAST_RESOLUTION, 'src/vault/cli.ts', ...args],
+      { cwd: ROOT, env: base, timeout: 30_000 },
+    )
+    return { code: 0, stdout, stderr }
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string }
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr }
+  }
+}
+
+test('keygen prints one VAULT_KEYS entry and says where it goes', async () => {
+  const { code, stdout, stderr } = await cli(['keygen'])
+  assert.equal(code, 0)
+  assert.match(stdout, /^v\d{8}a:[A-Za-z0-9+/]{43}=\n$/)
+  const { keys, problems } = parseVaultKeys(stdout.trim())
+  assert.deepEqual(problems, [])
+  assert.equal(keys[0]?.secretKey.length, 32)
+  assert.match(stderr, /put it FIRST in VAULT_KEYS/)
+  assert.match(stderr, /npm run vault:rotate/)
+  assert.equal(defaultKid(new Date('2026-11-25T23:00:00Z')), 'v20261125a')
+
+  const named = await cli(['keygen', 'prod-2027.1'])
+  assert.match(named.stdout, /^prod-2027\.1:/)
+  const twice = await cli(['keygen'])
+  assert.notEqual(twice.stdout, stdout, 'every key is fresh')
+
+  const bad = await cli(['keygen', 'no spaces'])
+  assert.equal(bad.code, 2)
+  assert.match(bad.stderr, /the key id must be 1-64 characters/)
+  assert.equal(bad.stdout, '')
+})
+
+test('rotate refuses to run without keys, on a missing database, or with a bad command', async (t) => {
+  const dir = await tempDir(t)
+  const missingKeys = await cli(['rotate'], { DATABASE_PATH: join(dir, 'x.db') })
+  assert.equal(missingKeys.code, 2)
+  assert.match(missingKeys.stderr, /VAULT_KEYS has no key/)
+
+  const env = { VAULT_KEYS: vaultKeysEnv([vaultKey('a')]), DATABASE_PATH: join(dir, 'typo.db') }
+  const missingDb = await cli(['rotate'], env)
+  assert.equal(missingDb.code, 2)
+  assert.match(missingDb.stderr, /there is no database at ".*typo\.db"/)
+
+  const unknown = await cli(['rotate-all'], env)
+  assert.equal(unknown.code, 2)
+  assert.match(unknown.stderr, /unknown command "rotate-all"\nusage:/)
+})
+
+async function startedSession(sessions: ConnectSessionVault, clock: ManualClock, label: string) {
+  const session = await sessions.create({
+    userId: `session-user-${label}`,
+    provider: 'dropbox',
+    connectTokenHash: `connect-${label}`,
+    expiresAt: new Date(clock.now().getTime() + 10 * 60_000),
+  })
+  await sessions.start({
+    connectTokenHash: `connect-${label}`,
+    stateHash: `state-${label}`,
+    flowCookieHash: `cookie-${label}`,
+    codeVerifier: `verifier-${label}`,
+    now: clock.now(),
+  })
+  return session
+}
+
+test('rotate re-seals everything online, after which the old key can go', async (t) => {
+  const dir = await tempDir(t)
+  const path = join(dir, 'connector.db')
+  const clock = new ManualClock()
+  const keyA = vaultKey('a')
+  const keyB = vaultKey('b')
+  const CONNECTIONS = 60
+
+  // Everything under key A: connections and sessions in every state that can hold secrets.
+  const before = await createSqliteVault({ path, keys: [keyA], clock: clock.now })
+  for (let index = 0; index < CONNECTIONS; index++) {
+    await before.connections.replace(newConnection(`user-${index}`))
+  }
+  await before.sessions.create({
+    userId: 'u',
+    provider: 'dropbox',
+    connectTokenHash: 'connect-created',
+    expiresAt: new Date(clock.now().getTime() + 60_000),
+  })
+  const started = await startedSession(before.sessions, clock, 'started')
+  const authorized = await startedSession(before.sessions, clock, 'authorized')
+  await before.sessions.finishCallback(authorized.id, { status: 'authorized', code: 'code-x' })
+  const denied = await startedSession(before.sessions, clock, 'denied')
+  await before.sessions.finishCallback(denied.id, { status: 'denied' })
+  await before.close()
+
+  // A replica already on "b,a" keeps writing while the CLI rotates.
+  const live = await createSqliteVault({ path, keys: [keyB, keyA], clock: clock.now })
+  t.after(() => live.close())
+  const { connection: liveConnection } = await live.connections.replace(newConnection('live'))
+  let liveVersion = liveConnection.version
+  const rotation = cli(['rotate', '--batch-size', '25'], {
+    VAULT_KEYS: vaultKeysEnv([keyB, keyA]),
+    DATABASE_PATH: path,
+  })
+  let running = true
+  void rotation.finally(() => {
+    running = false
+  })
+  let liveWrites = 0
+  while (running) {
+    const updated = await live.connections.updateTokens(
+      liveConnection.id,
+      liveVersion,
+      tokenSet(`live-${liveWrites}`),
+    )
+    assert.ok(updated)
+    liveVersion = updated.version
+    liveWrites++
+    await new Promise((resolve) => setTimeout(resolve, 2))
+  }
+  const first = await rotation
+  assert.equal(first.code, 0, first.stderr)
+  assert.deepEqual(JSON.parse(first.stdout), {
+    activeKeyId: 'b',
+    scanned: CONNECTIONS + 1 + 4,
+    reencrypted: CONNECTIONS + 2,
+    alreadyCurrent: 1 + 2,
+    failed: 0,
+    tables: {
+      connections: {
+        scanned: CONNECTIONS + 1,
+        reencrypted: CONNECTIONS,
+        alreadyCurrent: 1,
+        failed: 0,
+      },
+      connect_sessions: { scanned: 4, reencrypted: 2, alreadyCurrent: 2, failed: 0 },
+    },
+  })
+  assert.ok(liveWrites > 0)
+  await live.close()
+
+  const sqlite = new Database(path, { readonly: true })
+  const keyIds = sqlite
+    .prepare('select key_id from connections union select key_id from connect_sessions')
+    .all()
+  sqlite.close()
+  assert.deepEqual(keyIds.toSorted(), [{ key_id: null }, { key_id: 'b' }])
+
+  // Key A removed: everything still opens.
+  const after = await createSqliteVault({ path, keys: [keyB], clock: clock.now })
+  t.after(() => after.close())
+  for (let index = 0; index < CONNECTIONS; index++) {
+    const connection = await after.connections.findByUser(`user-${index}`, 'dropbox')
+    assert.ok(connection)
+    assert.deepEqual(await after.connections.openTokens(connection), tokenSet(`user-${index}`))
+  }
+  const live2 = await after.connections.findByUser('live', 'dropbox')
+  assert.ok(live2)
+  assert.deepEqual(await after.connections.openTokens(live2), tokenSet(`live-${liveWrites - 1}`))
+  assert.deepEqual(await after.sessions.claimAuthorization(authorized.id), {
+    code: 'code-x',
+    codeVerifier: 'verifier-authorized',
+  })
+  await after.sessions.finishCallback(started.id, { status: 'authorized', code: 'code-y' })
+  assert.deepEqual(await after.sessions.claimAuthorization(started.id), {
+    code: 'code-y',
+    codeVerifier: 'verifier-started',
+  })
+
+  const second = await cli(['rotate'], { VAULT_KEYS: vaultKeysEnv([keyB]), DATABASE_PATH: path })
+  assert.equal(second.code, 0, second.stderr)
+  const report = JSON.parse(second.stdout)
+  assert.equal(report.reencrypted, 0)
+  assert.equal(report.alreadyCurrent, report.scanned)
+})
+
+test('rotate reports rows it cannot open, exits 1, and prints no secret', async (t) => {
+  const dir = await tempDir(t)
+  const path = join(dir, 'connector.db')
+  const keyB = vaultKey('b')
+  const lost = vaultKey('lost')
+
+  const writer = await createSqliteVault({ path, keys: [keyB] })
+  await writer.connections.replace(newConnection('fine', tokenSet('fine-secret')))
+  await writer.close()
+  const stray = await createSqliteVault({ path, keys: [lost] })
+  const { connection } = await stray.connections.replace(
+    newConnection('stray', tokenSet('stray-secret')),
+  )
+  await stray.close()
+
+  const result = await cli(['rotate'], { VAULT_KEYS: vaultKeysEnv([keyB]), DATABASE_PATH: path })
+  assert.equal(result.code, 1)
+  const report = JSON.parse(result.stdout)
+  assert.equal(report.failed, 1)
+  assert.equal(report.alreadyCurrent, 1)
+  assert.equal(
+    result.stderr,
+    `failed: connections ${connection.id}: Cannot open the access_token of row ${connection.id}: key id "lost" is not in VAULT_KEYS (was it removed before rotation finished?)\n`,
+  )
+  const output = result.stdout + result.stderr
+  for (const secret of [
+    'fine-secret',
+    'stray-secret',
+    ...[keyB, lost].map((key) => Buffer.from(key.secretKey).toString('base64')),
+  ]) {
+    assert.ok(!output.includes(secret))
+  }
+})
+
+test('backup copies a live database, recent WAL commits included, and the copy opens', async (t) => {
+  const dir = await tempDir(t)
+  const path = join(dir, 'connector.db')
+  const keys = [vaultKey('a')]
+  const live = await createSqliteVault({ path, keys })
+  t.after(() => live.close())
+  await live.connections.replace(newConnection('user-1'))
+
+  const destination = join(dir, 'backup.db')
+  const result = await cli(['backup', destination], { DATABASE_PATH: path })
+  assert.equal(result.code, 0, result.stderr)
+  assert.equal(JSON.parse(result.stdout).destination, destination)
+  assert.equal((await cli(['backup', destination], { DATABASE_PATH: path })).code, 2)
+
+  const restored = await createSqliteVault({ path: destination, keys })
+  t.after(() => restored.close())
+  const connection = await restored.connections.findByUser('user-1', 'dropbox')
+  assert.ok(connection)
+  assert.deepEqual(await restored.connections.openTokens(connection), tokenSet('user-1'))
+})

@@ -13,13 +13,25 @@ import Fastify, {
   type RawServerDefault,
 } from 'fastify'
 import type { Logger } from 'pino'
+import { cloudConfigFrom } from './cloud/config.ts'
+import { createCloudClientFactory, createCloudProvider, TokenRefresher } from './cloud/factory.ts'
+import type { RetryPolicy } from './cloud/upstream-policy.ts'
 import type { Config } from './config.ts'
+import { ConnectFlow } from './connect/connect-flow.ts'
 import docs from './http/plugins/docs.ts'
+import identity from './http/plugins/identity.ts'
 import observability from './http/plugins/observability.ts'
 import { notFoundHandler, problemErrorHandler, sendProblem, toProblem } from './http/problem.ts'
+import cloudRoutes from './http/routes/cloud.ts'
+import connectBrowser from './http/routes/connect-browser.ts'
+import connectSessions from './http/routes/connect-sessions.ts'
+import connectionRoutes from './http/routes/connection.ts'
 import operations, { type ReadinessCheck } from './http/routes/operations.ts'
+import { createIdentityVerifier } from './identity/verifier.ts'
 import { createLogger } from './observability/logger.ts'
 import { createMetrics, type Metrics } from './observability/metrics.ts'
+import type { ConnectionVault, ConnectSessionVault } from './vault/ports.ts'
+import { createSqliteVault } from './vault/sqlite-vault.ts'
 
 export type App = FastifyInstance<
   RawServerDefault,
@@ -29,16 +41,62 @@ export type App = FastifyInstance<
   TypeBoxTypeProvider
 >
 
+/** The storage behind the ports (SQLite by default; another adapter can be passed in). */
+export interface VaultBackend {
+  connections: ConnectionVault
+  sessions: ConnectSessionVault
+  readinessChecks: ReadinessCheck[]
+  close(): Promise<void>
+}
+
 export interface AppDeps {
   logger?: Logger
   metrics?: Metrics
+  /** Milliseconds since the epoch; tests move it instead of sleeping. */
+  clock?: () => number
+  vault?: VaultBackend
+  retryPolicy?: RetryPolicy
   readinessChecks?: ReadinessCheck[]
 }
+
+const SESSION_PURGE_INTERVAL_MS = 60_000
 
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App> {
   const logger = deps.logger ?? createLogger(config.logLevel)
   const metrics = deps.metrics ?? createMetrics()
+  const clock = deps.clock ?? Date.now
   let draining = false
+
+  const vault =
+    deps.vault ??
+    (await createSqliteVault({
+      path: config.databasePath,
+      keys: config.vaultKeys,
+      clock: () => new Date(clock()),
+    }))
+  const verifier = await createIdentityVerifier({ ...config.identity, clock })
+  const provider = createCloudProvider(cloudConfigFrom(config), {
+    metrics,
+    clock,
+    retryPolicy: deps.retryPolicy,
+  })
+  const refresher = new TokenRefresher({
+    vault: vault.connections,
+    auth: provider.auth,
+    metrics,
+    clock,
+  })
+  const clients = createCloudClientFactory({ provider, vault: vault.connections, refresher, clock })
+  const flow = new ConnectFlow({
+    sessions: vault.sessions,
+    connections: vault.connections,
+    provider,
+    publicBaseUrl: config.publicBaseUrl,
+    returnUrl: config.connectReturnUrl,
+    clock,
+    onRevokeFailed: (reason) =>
+      logger.warn({ reason }, 'token revocation failed; the connection was deleted locally'),
+  })
 
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -55,6 +113,14 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
 
   app.setErrorHandler(problemErrorHandler)
   app.setNotFoundHandler(notFoundHandler)
+
+  const purgeTimer = setInterval(() => {
+    vault.sessions.purgeExpired(new Date(clock())).catch((error: unknown) => {
+      app.log.warn({ err: error }, 'purging expired connect sessions failed')
+    })
+  }, SESSION_PURGE_INTERVAL_MS)
+  purgeTimer.unref()
+
   app.addHook('preClose', async () => {
     draining = true
   })
@@ -72,17 +138,35 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
       1,
     )
   })
+  app.addHook('onClose', async () => {
+    clearInterval(purgeTimer)
+    await provider.close()
+    if (!deps.vault) await vault.close()
+  })
 
   // Infrastructure.
   await app.register(observability, { metrics })
   await app.register(docs)
 
-  // Routes.
+  // Routes: probes and docs are public; the browser steps carry their own proofs; /v1 needs an assertion.
   await app.register(operations, {
     metrics,
-    readinessChecks: deps.readinessChecks ?? [],
+    readinessChecks: [...vault.readinessChecks, ...(deps.readinessChecks ?? [])],
     isDraining: () => draining,
   })
+  await app.register(connectBrowser, {
+    flow,
+    secureCookies: config.publicBaseUrl.startsWith('https:'),
+  })
+  await app.register(
+    async (v1) => {
+      await v1.register(identity, { verifier })
+      await v1.register(connectSessions, { flow })
+      await v1.register(connectionRoutes, { flow })
+      await v1.register(cloudRoutes, { clients })
+    },
+    { prefix: '/v1' },
+  )
 
   return app
 }

@@ -47,6 +47,6 @@ test('no log line carries a query string, secret header, cookie or body', async 
   const completed = logs.parsed().filter((line) => line.msg === 'request completed')
   assert.deepEqual(
     completed.map((line) => line.route),
-    ['/healthz', '(unmatched)', '(unmatched)', '/probe/echo-fail'],
+    ['/healthz', '/connect/callback', '(unmatched)', '/probe/echo-fail'],
   )
 })

@@ -70,7 +70,10 @@ test('GET /readyz turns 503 once shutdown starts', async (t) => {
   await app.close()
   assert.deepEqual(duringClose, {
     status: 503,
-    body: { status: 'unavailable', checks: { lifecycle: 'shutting down' } },
+    body: {
+      status: 'unavailable',
+      checks: { database: 'ok', vault: 'ok', lifecycle: 'shutting down' },
+    },
   })
 })
 

@@ -3,13 +3,16 @@ import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 import { PROBLEM_CONTENT_TYPE } from '../problem.ts'
+import { EntrySchema } from '../schemas/cloud.ts'
 import { ProblemSchema } from '../schemas/problem.ts'
 
 export const IDENTITY_SECURITY = [{ identityAssertion: [] }]
 
 /** The OpenAPI 3.1 document is generated from the routes' TypeBox schemas (`npm run openapi`). */
 const docs: FastifyPluginAsync = async (app) => {
+  // Shared by reference (`Type.Ref`), so they appear once under components.schemas.
   app.addSchema(ProblemSchema)
+  app.addSchema(EntrySchema)
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',

@@ -13,9 +13,15 @@ export const ProblemSchema = Type.Object(
   { $id: 'Problem', title: 'Problem', description: 'RFC 9457 problem details.' },
 )
 
-/** A response entry for each listed status, all sharing the problem shape. */
+/** A response entry for each listed status, all `application/problem+json` of the shared shape. */
 export function problemResponses(...statuses: number[]) {
   return Object.fromEntries(
-    statuses.map((status) => [status, Type.Ref('Problem', { description: `Problem (${status})` })]),
+    statuses.map((status) => [
+      status,
+      {
+        description: `Problem details (${status}); see \`code\`.`,
+        content: { 'application/problem+json': { schema: Type.Ref('Problem') } },
+      },
+    ]),
   )
 }

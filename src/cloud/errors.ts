@@ -1,0 +1,47 @@
+/**
+ * The cloud error family. `CloudAuthError` is the seed's auth error: the user has no usable
+ * connection and must (re)connect; everything else is an upstream or request problem.
+ */
+import { type ErrorCode, ServiceError, type ServiceErrorOptions } from '../errors.ts'
+
+export class CloudError extends ServiceError {
+  constructor(code: ErrorCode, detail: string, options?: ServiceErrorOptions) {
+    super(code, detail, options)
+    this.name = 'CloudError'
+  }
+}
+
+export class CloudAuthError extends CloudError {
+  constructor(code: 'not_connected' | 'reconnect_required', detail: string) {
+    super(code, detail)
+    this.name = 'CloudAuthError'
+  }
+}
+
+export class NotConnectedError extends CloudAuthError {
+  constructor() {
+    super('not_connected', 'No Dropbox connection for this user: connect first.')
+    this.name = 'NotConnectedError'
+  }
+}
+
+export class ReconnectRequiredError extends CloudAuthError {
+  constructor(detail = 'The Dropbox authorization was revoked or has expired: connect again.') {
+    super('reconnect_required', detail)
+    this.name = 'ReconnectRequiredError'
+  }
+}
+
+export function upstreamUnavailable(retryAfterSeconds = 1): CloudError {
+  return new CloudError('upstream_unavailable', 'Dropbox is unavailable; retry later.', {
+    retryAfterSeconds,
+  })
+}
+
+export function upstreamTimeout(): CloudError {
+  return new CloudError('upstream_timeout', 'Dropbox did not answer in time.')
+}
+
+export function upstreamMalformed(what: string): CloudError {
+  return new CloudError('upstream_error', `Dropbox sent an unexpected answer to ${what}.`)
+}

@@ -1,0 +1,53 @@
+/**
+ * The provider-agnostic ports (successor of the seed's cloud/protocols). Routes and the
+ * connect flow depend on these; only `src/dropbox/` implements them.
+ */
+import type { RootInfo, TokenSet } from '../vault/ports.ts'
+import type { CloudAccount, CloudListing, ListFolderRequest } from './models.ts'
+
+/** A client bound to one user's tokens; created per request, never shared across users. */
+export interface CloudClient {
+  getCurrentAccount(): Promise<CloudAccount>
+  listFolder(request: ListFolderRequest): Promise<CloudListing>
+  listFolderContinue(cursor: string): Promise<CloudListing>
+}
+
+export interface GrantedTokens extends TokenSet {
+  scopes: string[]
+  tokenType: string
+  accountId: string
+}
+
+export interface RefreshedTokens {
+  accessToken: string
+  accessTokenExpiresAt: Date
+  /** Present only when the provider rotates refresh tokens; otherwise keep the old one. */
+  refreshToken: string | null
+}
+
+/** The OAuth side of a provider (successor of the seed's dropbox/auth). */
+export interface CloudAuth {
+  authorizeUrl(input: { state: string; codeChallenge: string }): string
+  exchangeCode(input: { code: string; codeVerifier: string }): Promise<GrantedTokens>
+  /** Throws `ReconnectRequiredError` on `invalid_grant`; upstream errors otherwise. */
+  refresh(refreshToken: string): Promise<RefreshedTokens>
+  /** Best effort; resolves false when the provider could not be told. */
+  revoke(accessToken: string): Promise<boolean>
+  /** Reads the account a fresh token belongs to (used once, at connect time). */
+  accountForToken(accessToken: string): Promise<CloudAccount>
+}
+
+/** Where tokens come from for a bound client; refresh is single-flight behind it. */
+export interface TokenSource {
+  accessToken(): Promise<string>
+  /** Called after the provider said the token expired: refresh (once) and return the new one. */
+  accessTokenAfterExpiry(rejected: string): Promise<string>
+  rootInfo(): RootInfo
+  /** The provider reported a new root (e.g. the account joined a team): persist it. */
+  updateRootInfo(rootInfo: RootInfo): Promise<void>
+}
+
+/** The seed's factory: a user id in, a client bound to that user's stored tokens out. */
+export interface CloudClientFactory {
+  forUser(userId: string): Promise<CloudClient>
+}

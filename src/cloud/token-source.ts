@@ -1,0 +1,42 @@
+import type { Connection, ConnectionVault, RootInfo } from '../vault/ports.ts'
+import type { TokenSource } from './protocols.ts'
+import { needsRefresh, type TokenRefresher } from './token-refresher.ts'
+
+/** The runtime token source: the user's connection in the vault, refreshed single-flight. */
+export class VaultTokenSource implements TokenSource {
+  #connection: Connection
+  readonly #vault: ConnectionVault
+  readonly #refresher: TokenRefresher
+  readonly #clock: () => number
+
+  constructor(
+    connection: Connection,
+    vault: ConnectionVault,
+    refresher: TokenRefresher,
+    clock: () => number,
+  ) {
+    this.#connection = connection
+    this.#vault = vault
+    this.#refresher = refresher
+    this.#clock = clock
+  }
+
+  async accessToken(): Promise<string> {
+    const tokens = await this.#vault.openTokens(this.#connection)
+    if (!needsRefresh(tokens, this.#clock())) return tokens.accessToken
+    return this.#refresher.refreshSingleFlight(this.#connection)
+  }
+
+  accessTokenAfterExpiry(rejected: string): Promise<string> {
+    return this.#refresher.refreshSingleFlight(this.#connection, rejected)
+  }
+
+  rootInfo(): RootInfo {
+    return this.#connection.rootInfo
+  }
+
+  async updateRootInfo(rootInfo: RootInfo): Promise<void> {
+    const updated = await this.#vault.updateRootInfo(this.#connection.id, rootInfo)
+    this.#connection = updated ?? { ...this.#connection, rootInfo }
+  }
+}

@@ -1,0 +1,30 @@
+/** Assembles the Dropbox provider: one transport (connection pool) shared by auth and clients. */
+
+import type { CloudConfig } from '../cloud/config.ts'
+import type { CloudProvider } from '../cloud/factory.ts'
+import type { TokenSource } from '../cloud/protocols.ts'
+import { defaultRetryPolicy, type RetryPolicy } from '../cloud/upstream-policy.ts'
+import type { Metrics } from '../observability/metrics.ts'
+import { DropboxAuth } from './auth.ts'
+import { DropboxService, type DropboxServiceDeps } from './dropbox-service.ts'
+import { createDropboxTransport } from './transport.ts'
+import { DropboxWorkspaceHandler } from './workspace-handler.ts'
+
+export function createDropboxProvider(
+  config: CloudConfig,
+  deps: { metrics: Metrics; clock: () => number; retryPolicy?: RetryPolicy },
+): CloudProvider {
+  const transport = createDropboxTransport(config.dropbox.apiBaseUrl)
+  const service: DropboxServiceDeps = {
+    transport,
+    policy: deps.retryPolicy ?? defaultRetryPolicy(config.upstreamTimeoutMs),
+    metrics: deps.metrics,
+    workspace: new DropboxWorkspaceHandler(config.workspaceRoot),
+  }
+  return {
+    name: 'dropbox',
+    auth: new DropboxAuth(config.dropbox, service, deps.clock),
+    clientFor: (tokens: TokenSource) => new DropboxService(tokens, service),
+    close: () => transport.close(),
+  }
+}

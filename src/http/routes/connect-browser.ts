@@ -1,0 +1,101 @@
+/**
+ * The two browser endpoints of the connect flow. They answer with redirects or minimal HTML
+ * pages (never problem+json: a person reads them), all with no-referrer and no-store.
+ */
+import cookie from '@fastify/cookie'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { type ConnectFlow, ConnectPageError, SESSION_TTL_MS } from '../../connect/connect-flow.ts'
+import { sendPage, setBrowserSecurityHeaders } from '../pages.ts'
+import { CallbackQuerySchema, ConnectQuerySchema } from '../schemas/connect.ts'
+
+export const FLOW_COOKIE = 'cc_flow'
+
+const HtmlPage = {
+  description: 'A minimal HTML page explaining the problem (no-referrer, no-store).',
+  content: { 'text/html': { schema: Type.String() } },
+}
+
+const connectBrowser: FastifyPluginAsyncTypebox<{
+  flow: ConnectFlow
+  secureCookies: boolean
+}> = async (app, { flow, secureCookies }) => {
+  await app.register(cookie)
+  app.setErrorHandler((error, request, reply) => {
+    if (error instanceof ConnectPageError) return sendPage(reply, 400, error.title, error.message)
+    if ((error as { validation?: unknown }).validation) {
+      return sendPage(
+        reply,
+        400,
+        'This link is not valid',
+        'The address is incomplete or malformed.',
+      )
+    }
+    request.log.error({ err: error }, 'connect page failed')
+    return sendPage(
+      reply,
+      500,
+      'Something went wrong',
+      'Please go back to the application and try again.',
+    )
+  })
+
+  app.get(
+    '/connect',
+    {
+      schema: {
+        tags: ['connect'],
+        summary: "Browser: consumes the connect token and redirects to Dropbox's consent page.",
+        querystring: ConnectQuerySchema,
+        response: {
+          302: Type.Null({ description: 'Redirect to Dropbox (Location).' }),
+          400: HtmlPage,
+        },
+      },
+    },
+    async (request, reply) => {
+      const { authorizeUrl, flowCookie } = await flow.start(request.query.token)
+      reply.setCookie(FLOW_COOKIE, flowCookie, {
+        httpOnly: true,
+        // Lax, not Strict: the cookie must come back on the top-level redirect from dropbox.com.
+        sameSite: 'lax',
+        secure: secureCookies,
+        path: '/connect',
+        maxAge: SESSION_TTL_MS / 1000,
+      })
+      return setBrowserSecurityHeaders(reply).redirect(authorizeUrl, 302)
+    },
+  )
+
+  app.get(
+    '/connect/callback',
+    {
+      schema: {
+        tags: ['connect'],
+        summary: 'Browser: Dropbox redirects here; the browser is sent back to the main app.',
+        querystring: CallbackQuerySchema,
+        response: {
+          303: Type.Null({ description: 'Redirect to CONNECT_RETURN_URL (Location).' }),
+          400: HtmlPage,
+        },
+      },
+    },
+    async (request, reply) => {
+      const target = await flow.finish({
+        state: request.query.state,
+        code: request.query.code,
+        error: request.query.error,
+        flowCookie: request.cookies[FLOW_COOKIE],
+      })
+      reply.clearCookie(FLOW_COOKIE, {
+        path: '/connect',
+        httpOnly: true,
+        sameSite: 'lax',
+        secure: secureCookies,
+      })
+      return setBrowserSecurityHeaders(reply).redirect(target, 303)
+    },
+  )
+}
+
+export default connectBrowser

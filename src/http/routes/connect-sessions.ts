@@ -1,0 +1,54 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { ConnectFlow } from '../../connect/connect-flow.ts'
+import { IDENTITY_SECURITY } from '../plugins/docs.ts'
+import { requireIdentity } from '../plugins/identity.ts'
+import {
+  ConnectionStatusSchema,
+  ConnectSessionCreatedSchema,
+  SessionIdParamsSchema,
+} from '../schemas/connect.ts'
+import { problemResponses } from '../schemas/problem.ts'
+
+const connectSessions: FastifyPluginAsyncTypebox<{ flow: ConnectFlow }> = async (app, { flow }) => {
+  app.post(
+    '/connect/sessions',
+    {
+      schema: {
+        tags: ['connect'],
+        summary: "Start connecting Dropbox: returns the URL to send the user's browser to.",
+        security: IDENTITY_SECURITY,
+        response: { 201: ConnectSessionCreatedSchema, ...problemResponses(401, 500) },
+      },
+    },
+    async (request, reply) => {
+      const session = await flow.createSession(requireIdentity(request).userId)
+      return reply.code(201).send({
+        id: session.id,
+        connect_url: session.connectUrl,
+        expires_at: session.expiresAt.toISOString(),
+      })
+    },
+  )
+
+  app.post(
+    '/connect/sessions/:id/complete',
+    {
+      schema: {
+        tags: ['connect'],
+        summary: 'Finish connecting after the browser came back: only for the user who started it.',
+        description:
+          "Exchanges the authorization code (with the PKCE verifier) only when the session's user equals the " +
+          "assertion's `sub`; a mismatch cancels the session. Replaces (and revokes) any earlier connection.",
+        security: IDENTITY_SECURITY,
+        params: SessionIdParamsSchema,
+        response: {
+          200: ConnectionStatusSchema,
+          ...problemResponses(400, 401, 403, 404, 409, 410, 429, 502, 503, 504),
+        },
+      },
+    },
+    async (request) => flow.complete(request.params.id, requireIdentity(request).userId),
+  )
+}
+
+export default connectSessions

@@ -1,0 +1,48 @@
+import { Type } from 'typebox'
+
+export const ConnectSessionCreatedSchema = Type.Object({
+  id: Type.String({
+    description: 'Connect session id; the return page passes it back to `complete`.',
+  }),
+  connect_url: Type.String({
+    format: 'uri',
+    description: "Send the user's browser here (single use, 10 minutes).",
+  }),
+  expires_at: Type.String({ format: 'date-time' }),
+})
+
+export const ConnectionStatusSchema = Type.Object(
+  {
+    provider: Type.Literal('dropbox'),
+    status: Type.Union([
+      Type.Literal('connected'),
+      Type.Literal('reconnect_required'),
+      Type.Literal('not_connected'),
+    ]),
+    account_id: Type.Optional(Type.String()),
+    email: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+    scopes: Type.Optional(Type.Array(Type.String())),
+    connected_at: Type.Optional(Type.String({ format: 'date-time' })),
+    access_token_expires_at: Type.Optional(Type.String({ format: 'date-time' })),
+  },
+  { description: "The user's connection; never a token." },
+)
+
+export const SessionIdParamsSchema = Type.Object({
+  id: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' }),
+})
+
+export const ConnectQuerySchema = Type.Object({
+  token: Type.String({
+    minLength: 1,
+    maxLength: 256,
+    description: 'The single-use connect token.',
+  }),
+})
+
+export const CallbackQuerySchema = Type.Object({
+  state: Type.Optional(Type.String({ maxLength: 512 })),
+  code: Type.Optional(Type.String({ maxLength: 2048 })),
+  error: Type.Optional(Type.String({ maxLength: 256 })),
+  error_description: Type.Optional(Type.String({ maxLength: 2048 })),
+})

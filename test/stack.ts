@@ -1,0 +1,125 @@
+/**
+ * The whole system on loopback for integration tests: the Dropbox emulator, the connector
+ * listening on a real port, identity keys for the main app, and a cookie-jar "browser".
+ */
+import assert from 'node:assert/strict'
+import type { TestContext } from 'node:test'
+import type { App, AppDeps } from '../src/app.ts'
+import type { Config } from '../src/config.ts'
+import { type Emulator, startEmulator } from './emulator/index.ts'
+import { createIdentityKeys } from './fixtures/identity.ts'
+import { buildTestApp, type LogCapture } from './helper.ts'
+import { freePort } from './process.ts'
+
+export interface Stack {
+  app: App
+  config: Config
+  baseUrl: string
+  emulator: Emulator
+  logs: LogCapture
+  identity: Awaited<ReturnType<typeof createIdentityKeys>>
+  /** Every assertion minted, so secret sweeps can look for them. */
+  mintedAssertions: string[]
+  assertionFor(userId: string): Promise<string>
+  api(userId: string | null, method: string, path: string, body?: unknown): Promise<Response>
+  browser(): Browser
+  /** The whole connect flow for `userId` choosing `accountId` on the consent page. */
+  connect(userId: string, accountId: string): Promise<Response>
+}
+
+export class Browser {
+  readonly cookies = new Map<string, string>()
+
+  async get(url: string): Promise<Response> {
+    const cookie = [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ')
+    const response = await fetch(url, { redirect: 'manual', headers: cookie ? { cookie } : {} })
+    for (const header of response.headers.getSetCookie()) {
+      const [pair] = header.split(';')
+      const [name, ...value] = (pair ?? '').split('=')
+      if (!name) continue
+      if (/max-age=0|expires=thu, 01 jan 1970/i.test(header)) this.cookies.delete(name)
+      else this.cookies.set(name, value.join('='))
+    }
+    return response
+  }
+}
+
+export async function startStack(
+  t: TestContext,
+  options: { env?: Record<string, string | undefined>; deps?: AppDeps } = {},
+): Promise<Stack> {
+  const port = await freePort()
+  const baseUrl = `http://127.0.0.1:${port}`
+  const emulator = await startEmulator({
+    apps: [
+      {
+        appKey: 'test-app-key',
+        appSecret: 'test-app-secret',
+        redirectUris: [`${baseUrl}/connect/callback`],
+      },
+    ],
+  })
+  t.after(() => emulator.close())
+  const identity = await createIdentityKeys()
+  const { app, config, logs } = await buildTestApp(t, {
+    env: {
+      PUBLIC_BASE_URL: baseUrl,
+      IDENTITY_JWKS: JSON.stringify(identity.jwks),
+      DROPBOX_API_BASE_URL: emulator.url,
+      DROPBOX_AUTHORIZE_URL: `${emulator.url}/oauth2/authorize`,
+      UPSTREAM_TIMEOUT_MS: '2000',
+      ...options.env,
+    },
+    deps: options.deps,
+  })
+  await app.listen({ port, host: '127.0.0.1' })
+
+  const mintedAssertions: string[] = []
+  // Assertions are minted at the connector's clock, so tests that move time stay signed in.
+  const clock = options.deps?.clock ?? Date.now
+  const assertionFor = async (userId: string) => {
+    const iat = Math.floor(clock() / 1000)
+    const token = await identity.sign({ sub: userId, iat, exp: iat + 120 })
+    mintedAssertions.push(token)
+    return token
+  }
+  const api = async (userId: string | null, method: string, path: string, body?: unknown) => {
+    const headers: Record<string, string> = {}
+    if (userId !== null) headers['x-identity-assertion'] = await assertionFor(userId)
+    if (body !== undefined) headers['content-type'] = 'application/json'
+    return fetch(`${baseUrl}${path}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    })
+  }
+
+  const stack: Stack = {
+    app,
+    config,
+    baseUrl,
+    emulator,
+    logs,
+    identity,
+    mintedAssertions,
+    assertionFor,
+    api,
+    browser: () => new Browser(),
+    async connect(userId, accountId) {
+      const created = await api(userId, 'POST', '/v1/connect/sessions')
+      assert.equal(created.status, 201)
+      const session = (await created.json()) as { id: string; connect_url: string }
+      const browser = new Browser()
+      const toDropbox = await browser.get(session.connect_url)
+      assert.equal(toDropbox.status, 302)
+      const back = await emulator.consent(toDropbox.headers.get('location') as string, {
+        accountId,
+        decision: 'allow',
+      })
+      const toMainApp = await browser.get(back)
+      assert.equal(toMainApp.status, 303)
+      return api(userId, 'POST', `/v1/connect/sessions/${session.id}/complete`)
+    },
+  }
+  return stack
+}

@@ -1,7 +1,8 @@
 import { defineConfig } from 'drizzle-kit'
 
+/** SQLite, the embedded default. PostgreSQL has its own: `drizzle.postgres.config.ts`. */
 export default defineConfig({
   dialect: 'sqlite',
   schema: './src/vault/schema.ts',
-  out: './drizzle',
+  out: './drizzle/sqlite',
 })

@@ -35,6 +35,11 @@ export interface Config {
   connectReturnUrl: string
   workspaceRoot: string
   upstreamTimeoutMs: number
+  /**
+   * `REFRESH_LEASE_MS`: how long one replica may hold a connection's refresh lease (SPEC §11).
+   * Longer than any refresh takes; a replica killed mid-refresh blocks the others this long.
+   */
+  refreshLeaseMs: number
   logLevel: string
 }
 
@@ -255,6 +260,7 @@ export function loadConfig(env: Env = process.env): Config {
     connectReturnUrl: read.url('CONNECT_RETURN_URL', undefined, ['http:', 'https:']),
     workspaceRoot,
     upstreamTimeoutMs: read.integer('UPSTREAM_TIMEOUT_MS', 10_000, 100, 600_000),
+    refreshLeaseMs: read.integer('REFRESH_LEASE_MS', 30_000, 100, 600_000),
     logLevel,
   }
   if (read.problems.length > 0) throw new ConfigError(read.problems)

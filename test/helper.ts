@@ -12,6 +12,7 @@ import type { FastifyInstance } from 'fastify'
 import { type AppDeps, buildApp } from '../src/app.ts'
 import { type Config, loadConfig } from '../src/config.ts'
 import { createLogger } from '../src/observability/logger.ts'
+import { freshDatabase, testsUsePostgres } from './postgres.ts'
 
 /** The RFC 8037 example Ed25519 public key: valid, and nobody's secret. */
 export const EXAMPLE_JWKS = {
@@ -52,12 +53,22 @@ export async function tempDir(t: TestContext, prefix = 'cc-test-'): Promise<stri
   return dir
 }
 
+/**
+ * A valid config on a fresh store: an SQLite file in a temp dir, or with `TEST_DATABASE=postgres`
+ * a fresh PostgreSQL database (see `test/postgres.ts`), so every suite runs on both adapters.
+ */
 export async function testConfig(
   t: TestContext,
   overrides: Record<string, string | undefined> = {},
 ): Promise<Config> {
   const dir = await tempDir(t)
-  return loadConfig(testEnv({ DATABASE_PATH: join(dir, 'connector.db'), ...overrides }))
+  const database =
+    testsUsePostgres() && !('DATABASE_URL' in overrides)
+      ? { DATABASE_URL: await freshDatabase(t) }
+      : {}
+  return loadConfig(
+    testEnv({ DATABASE_PATH: join(dir, 'connector.db'), ...database, ...overrides }),
+  )
 }
 
 /** Every log line the app writes, as raw JSON text, so tests can search them for secrets. */

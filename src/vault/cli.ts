@@ -4,9 +4,11 @@
  *   node src/vault/cli.ts rotate [--batch-size N]
  *                                        re-seals every secret to the first VAULT_KEYS key
  *   node src/vault/cli.ts backup <file>  online, consistent copy of DATABASE_PATH
- * `rotate` reads VAULT_KEYS and DATABASE_PATH like the service and prints only counts and row
- * ids: never a secret. Exit 1: some row failed to open; 2: a usage or setup error.
+ * `rotate` reads VAULT_KEYS and DATABASE_URL (PostgreSQL) or else DATABASE_PATH like the
+ * service, and prints only counts and row ids: never a secret. Exit 1: some row failed to
+ * open; 2: a usage or setup error.
  */
+import '../module-resolution.ts'
 import { existsSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import sodium from 'libsodium-wrappers'
@@ -14,7 +16,7 @@ import { parseVaultKeys } from '../config.ts'
 
 const USAGE = `usage:
   node src/vault/cli.ts keygen [kid]
-  node src/vault/cli.ts rotate [--batch-size N]   (reads VAULT_KEYS and DATABASE_PATH)
+  node src/vault/cli.ts rotate [--batch-size N]   (reads VAULT_KEYS, DATABASE_URL or DATABASE_PATH)
   node src/vault/cli.ts backup <file>             (reads DATABASE_PATH)`
 const KID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/
 const DEFAULT_DATABASE_PATH = './data/connector.db'
@@ -55,16 +57,17 @@ async function rotate(args: string[]): Promise<number> {
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) {
     throw new UsageError('--batch-size must be an integer from 1 to 10000')
   }
-  if (process.env.DATABASE_URL?.trim()) {
-    throw new UsageError('rotate works on the SQLite file; DATABASE_URL is not supported yet')
-  }
   const { keys, problems } = parseVaultKeys(process.env.VAULT_KEYS ?? '')
   if (problems.length > 0) throw new UsageError(problems.join('; '))
-  const path = existingDatabasePath()
+  const databaseUrl = process.env.DATABASE_URL?.trim() || undefined
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new UsageError('DATABASE_URL must be a postgres:// or postgresql:// URL')
+  }
+  const databasePath = databaseUrl ? '' : existingDatabasePath()
 
   // Loaded here so `keygen` stays instant: the database stack takes a second to load.
-  const { createSqliteVault } = await import('./sqlite-vault.ts')
-  const vault = await createSqliteVault({ path, keys, tokenCacheSize: 0 })
+  const { openVault } = await import('./open-vault.ts')
+  const vault = await openVault({ databaseUrl, databasePath, keys, tokenCacheSize: 0 })
   try {
     const report = await vault.rotate({ batchSize })
     const { scanned, reencrypted, alreadyCurrent, failed, tables } = report

@@ -4,16 +4,18 @@
  * with SQLITE_BUSY mid-transaction); token and status writes are compare-and-swap on `version`.
  */
 import { randomUUID } from 'node:crypto'
-import { and, eq, sql } from 'drizzle-orm'
+import { and, eq, isNull, lte, or, sql } from 'drizzle-orm'
 import { ServiceError } from '../errors.ts'
 import { openTokens, openTokensOrNull, sealTokens, toConnection } from './connection-rows.ts'
 import type { VaultDb } from './db.ts'
 import type { KeyRing } from './key-ring.ts'
+import { isDeadLocalHolder, newLeaseHolder } from './lease-holder.ts'
 import type {
   Connection,
   ConnectionVault,
   NewConnection,
   Provider,
+  RefreshLeases,
   RootInfo,
   TokenSet,
 } from './ports.ts'
@@ -28,7 +30,7 @@ export interface VaultDeps {
 
 const IMMEDIATE = { behavior: 'immediate' } as const
 
-export class SqliteConnectionVault implements ConnectionVault {
+export class SqliteConnectionVault implements ConnectionVault, RefreshLeases {
   readonly #db: VaultDb
   readonly #ring: KeyRing
   readonly #clock: () => Date
@@ -178,6 +180,56 @@ export class SqliteConnectionVault implements ConnectionVault {
     if (!row) return null
     this.#cache.evict(row.id)
     return { connection: toConnection(row), tokens: openTokensOrNull(this.#ring, row) }
+  }
+
+  /**
+   * Expiry is wall-clock time, not the injected clock: it bounds how long a real refresh may
+   * take, and every process sharing one SQLite file shares the machine's clock. All of them run
+   * on this machine, so a lease left by a process that has died (crashed and restarted) is
+   * taken over at once instead of after its expiry.
+   */
+  async tryAcquire(connectionId: string, ttlMs: number): Promise<string | null> {
+    const now = new Date()
+    const holder = newLeaseHolder()
+    const lease = {
+      refreshLeaseHolder: holder,
+      refreshLeaseExpiresAt: new Date(now.getTime() + Math.max(1, Math.round(ttlMs))),
+    }
+    const taken = this.#db
+      .update(connections)
+      .set(lease)
+      .where(
+        and(
+          eq(connections.id, connectionId),
+          or(isNull(connections.refreshLeaseHolder), lte(connections.refreshLeaseExpiresAt, now)),
+        ),
+      )
+      .returning({ id: connections.id })
+      .get()
+    if (taken) return holder
+    const current = this.#db
+      .select({ holder: connections.refreshLeaseHolder })
+      .from(connections)
+      .where(eq(connections.id, connectionId))
+      .get()
+    if (!current?.holder || !isDeadLocalHolder(current.holder)) return null
+    const takenOver = this.#db
+      .update(connections)
+      .set(lease)
+      .where(
+        and(eq(connections.id, connectionId), eq(connections.refreshLeaseHolder, current.holder)),
+      )
+      .returning({ id: connections.id })
+      .get()
+    return takenOver ? holder : null
+  }
+
+  async release(connectionId: string, holder: string): Promise<void> {
+    this.#db
+      .update(connections)
+      .set({ refreshLeaseHolder: null, refreshLeaseExpiresAt: null })
+      .where(and(eq(connections.id, connectionId), eq(connections.refreshLeaseHolder, holder)))
+      .run()
   }
 }
 

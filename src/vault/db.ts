@@ -12,7 +12,7 @@ import { readMigrationFiles } from 'drizzle-orm/migrator'
 import * as schema from './schema.ts'
 import { VaultError } from './vault-error.ts'
 
-export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.meta.url))
+export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle/sqlite', import.meta.url))
 const MIGRATIONS_TABLE = '__drizzle_migrations'
 export const BUSY_TIMEOUT_MS = 5000
 

@@ -147,3 +147,19 @@ export interface ConnectSessionVault {
   /** Deletes sessions that expired before `now`; returns how many. */
   purgeExpired(now: Date): Promise<number>
 }
+
+/**
+ * Makes a token refresh single-flight across processes (SPEC §11): a lease on the connection
+ * row, taken with one atomic conditional write and given back after the refresh commits. A
+ * lease that is never given back (its holder was killed) simply expires. Both adapters
+ * implement it on the `connections` row; see `src/cloud/token-refresher.ts` for the protocol.
+ */
+export interface RefreshLeases {
+  /**
+   * Takes the connection's refresh lease for `ttlMs` unless another holder has an unexpired one.
+   * Returns the lease (to give back with `release`), or null; null also when the connection is gone.
+   */
+  tryAcquire(connectionId: string, ttlMs: number): Promise<string | null>
+  /** Gives the lease back if it is still `lease`; a no-op otherwise. */
+  release(connectionId: string, lease: string): Promise<void>
+}

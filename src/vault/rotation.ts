@@ -28,10 +28,10 @@ export interface RotationReport extends RotationCounts {
   failures: Array<{ table: TableName; id: string; reason: string }>
 }
 
-type TableName = 'connections' | 'connect_sessions'
-type Secrets = Partial<Record<SecretPurpose, string | null>>
+export type TableName = 'connections' | 'connect_sessions'
+export type Secrets = Partial<Record<SecretPurpose, string | null>>
 
-interface SealedRow {
+export interface SealedRow {
   id: string
   userId: string
   provider: 'dropbox'
@@ -99,20 +99,10 @@ export function rotateSecrets(
   options: { batchSize?: number } = {},
 ): RotationReport {
   const batchSize = Math.max(1, Math.floor(options.batchSize ?? 100))
-  const report: RotationReport = {
-    ...zeroCounts(),
-    tables: { connections: zeroCounts(), connect_sessions: zeroCounts() },
-    failures: [],
-  }
+  const report = emptyReport()
   rotateTable(db, ring, CONNECTIONS, batchSize, report)
   rotateTable(db, ring, CONNECT_SESSIONS, batchSize, report)
-  for (const counts of Object.values(report.tables)) {
-    report.scanned += counts.scanned
-    report.reencrypted += counts.reencrypted
-    report.alreadyCurrent += counts.alreadyCurrent
-    report.failed += counts.failed
-  }
-  return report
+  return totalled(report)
 }
 
 function rotateTable<Row extends SealedRow>(
@@ -122,36 +112,69 @@ function rotateTable<Row extends SealedRow>(
   batchSize: number,
   report: RotationReport,
 ): void {
-  const counts = report.tables[table.name]
   let afterId = ''
   let more = true
   while (more) {
     db.transaction((tx) => {
       const rows = table.page(tx, afterId, batchSize)
       for (const row of rows) {
-        counts.scanned++
-        const present = Object.entries(table.secrets(row)).filter(
-          (entry): entry is [SecretPurpose, string] => entry[1] !== null,
-        )
-        if (present.length === 0 || row.keyId === ring.activeKeyId) {
-          counts.alreadyCurrent++
-          continue
-        }
-        let resealed: Secrets
-        try {
-          resealed = resealRow(ring, row, present)
-        } catch (error) {
-          if (!(error instanceof VaultError)) throw error
-          counts.failed++
-          report.failures.push({ table: table.name, id: row.id, reason: error.message })
-          continue
-        }
+        const resealed = resealForRotation(ring, table.name, row, table.secrets(row), report)
+        if (resealed === null) continue
         table.write(tx, row, resealed, ring.activeKeyId)
-        counts.reencrypted++
       }
       afterId = rows.at(-1)?.id ?? afterId
       more = rows.length === batchSize
     }, IMMEDIATE)
+  }
+}
+
+export function emptyReport(): RotationReport {
+  return {
+    ...zeroCounts(),
+    tables: { connections: zeroCounts(), connect_sessions: zeroCounts() },
+    failures: [],
+  }
+}
+
+export function totalled(report: RotationReport): RotationReport {
+  for (const counts of Object.values(report.tables)) {
+    report.scanned += counts.scanned
+    report.reencrypted += counts.reencrypted
+    report.alreadyCurrent += counts.alreadyCurrent
+    report.failed += counts.failed
+  }
+  return report
+}
+
+/**
+ * One row's part of a rotation, shared by both adapters: the re-sealed secrets to write, or
+ * null when the row is already current or cannot be opened (counted as such in `report`).
+ */
+export function resealForRotation(
+  ring: KeyRing,
+  table: TableName,
+  row: SealedRow,
+  secrets: Secrets,
+  report: RotationReport,
+): Secrets | null {
+  const counts = report.tables[table]
+  counts.scanned++
+  const present = Object.entries(secrets).filter(
+    (entry): entry is [SecretPurpose, string] => entry[1] !== null,
+  )
+  if (present.length === 0 || row.keyId === ring.activeKeyId) {
+    counts.alreadyCurrent++
+    return null
+  }
+  try {
+    const resealed = resealRow(ring, row, present)
+    counts.reencrypted++
+    return resealed
+  } catch (error) {
+    if (!(error instanceof VaultError)) throw error
+    counts.failed++
+    report.failures.push({ table, id: row.id, reason: error.message })
+    return null
   }
 }
 

@@ -1,15 +1,16 @@
 /**
  * The vault's tables (SPEC §7). Secret columns hold base64 `crypto_box_seal` ciphertexts whose
  * sealed envelope names the row; `key_id` says which vault key opens every secret of the row.
- * Timestamps are integer milliseconds. Migrations come from this file via `drizzle-kit generate`.
+ * Timestamps are integer milliseconds. Migrations come from this file via `drizzle-kit generate`
+ * (into `drizzle/sqlite/`); `pg-schema.ts` is the same tables for PostgreSQL.
  */
 import { sql } from 'drizzle-orm'
 import { check, index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core'
 
-const PROVIDERS = ['dropbox'] as const
-const CONNECTION_STATUSES = ['connected', 'reconnect_required'] as const
-const ROOT_TYPES = ['user', 'team'] as const
-const SESSION_STATUSES = [
+export const PROVIDERS = ['dropbox'] as const
+export const CONNECTION_STATUSES = ['connected', 'reconnect_required'] as const
+export const ROOT_TYPES = ['user', 'team'] as const
+export const SESSION_STATUSES = [
   'created',
   'started',
   'authorized',
@@ -19,7 +20,7 @@ const SESSION_STATUSES = [
   'cancelled',
 ] as const
 
-function oneOf(column: string, values: readonly string[]) {
+export function oneOf(column: string, values: readonly string[]) {
   return sql.raw(`${column} in (${values.map((value) => `'${value}'`).join(', ')})`)
 }
 
@@ -45,6 +46,12 @@ export const connections = sqliteTable(
     version: integer('version').notNull(),
     connectedAt: integer('connected_at', { mode: 'timestamp_ms' }).notNull(),
     updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
+    /**
+     * The cross-replica refresh lease (see `token-refresher.ts`): who is refreshing this row's
+     * tokens and until when. Null when nobody is. Never part of `version`.
+     */
+    refreshLeaseHolder: text('refresh_lease_holder'),
+    refreshLeaseExpiresAt: integer('refresh_lease_expires_at', { mode: 'timestamp_ms' }),
   },
   (table) => [
     // One active connection per user and provider (SPEC §10.2).

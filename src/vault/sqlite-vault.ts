@@ -3,15 +3,13 @@
  * migrates the database, and hands out the two ports plus the readiness checks for `/readyz`.
  */
 import type { VaultKeySpec } from '../config.ts'
-import type { ReadinessCheck } from '../http/routes/operations.ts'
 import { SqliteConnectionVault } from './connection-vault.ts'
 import { openVaultDatabase } from './db.ts'
 import { KeyRing } from './key-ring.ts'
-import type { ConnectionVault, ConnectSessionVault } from './ports.ts'
-import { type RotationReport, rotateSecrets } from './rotation.ts'
-import { openSecret, sealSecret } from './sealed-box.ts'
+import { rotateSecrets } from './rotation.ts'
 import { SqliteConnectSessionVault } from './session-vault.ts'
 import { TokenCache } from './token-cache.ts'
+import { type Vault, vaultProbe } from './vault.ts'
 
 export interface SqliteVaultOptions {
   /** The SQLite file (`DATABASE_PATH`); its directory is created if missing. */
@@ -23,23 +21,8 @@ export interface SqliteVaultOptions {
   tokenCacheSize?: number
 }
 
-export interface SqliteVault {
-  connections: ConnectionVault
-  sessions: ConnectSessionVault
-  /** `database` (answers, migrations applied) and `vault` (the active key seals and opens). */
-  readinessChecks: ReadinessCheck[]
-  /** Re-seals every secret not under the active key; see `npm run vault:rotate`. */
-  rotate(options?: { batchSize?: number }): Promise<RotationReport>
-  /** Closes the database and wipes the keys from memory. Idempotent. */
-  close(): Promise<void>
-}
-
-const PROBE_BINDING = {
-  purpose: 'readiness_probe',
-  rowId: 'readiness-probe',
-  userId: 'readiness-probe',
-  provider: 'dropbox',
-} as const
+/** Both adapters build the same `Vault`; the SQLite name stays for existing callers. */
+export type SqliteVault = Vault
 
 export async function createSqliteVault(options: SqliteVaultOptions): Promise<SqliteVault> {
   const ring = await KeyRing.create(options.keys)
@@ -55,24 +38,18 @@ export async function createSqliteVault(options: SqliteVaultOptions): Promise<Sq
   const deps = { db: database.db, ring, clock }
   let closed = false
 
+  const connections = new SqliteConnectionVault({ ...deps, cache })
+
   return {
-    connections: new SqliteConnectionVault({ ...deps, cache }),
+    connections,
     sessions: new SqliteConnectSessionVault(deps),
+    refreshLeases: connections,
     readinessChecks: [
       {
         name: 'database',
         check: async () => database.checkHealth(),
       },
-      {
-        name: 'vault',
-        check: async () => {
-          const probe = 'probe'
-          const sealed = sealSecret(ring, probe, PROBE_BINDING)
-          if (openSecret(ring, sealed, PROBE_BINDING) !== probe) {
-            throw new Error('the active vault key does not open its own probe')
-          }
-        },
-      },
+      { name: 'vault', check: async () => vaultProbe(ring) },
     ],
     rotate: async (rotateOptions) => {
       const report = rotateSecrets(database.db, ring, rotateOptions)

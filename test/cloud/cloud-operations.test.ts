@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { createSqliteVault } from '../../src/vault/sqlite-vault.ts'
+import { openVault } from '../../src/vault/open-vault.ts'
 import { type Stack, startStack } from '../stack.ts'
 
 async function connected(
@@ -84,9 +84,10 @@ test('an account moved into a team space: /v1/me notices, stores the root, later
 
 test('a stale stored root: 422 invalid_root → the new root is stored → retried once', async (t) => {
   const stack = await connected(t, 'dbid:carol')
-  // A second handle on the same database file plays "the root moved while we were not looking".
-  const vault = await createSqliteVault({
-    path: stack.config.databasePath,
+  // A second handle on the same database plays "the root moved while we were not looking".
+  const vault = await openVault({
+    databaseUrl: stack.config.databaseUrl,
+    databasePath: stack.config.databasePath,
     keys: stack.config.vaultKeys,
   })
   t.after(() => vault.close())

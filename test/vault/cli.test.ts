@@ -4,7 +4,6 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import Database from 'better-sqlite3'
 import { parseVaultKeys } from '../../src/config.ts'
 import { defaultKid } from '../../src/vault/cli.ts'
 import type { ConnectSessionVault } from '../../src/vault/ports.ts'
@@ -12,6 +11,7 @@ import { createSqliteVault } from '../../src/vault/sqlite-vault.ts'
 import {
   ManualClock,
   newConnection,
+  openStoreVault,
   tempDir,
   tokenSet,
   vaultKey,
@@ -19,9 +19,6 @@ import {
 } from './vault-test-kit.ts'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
-const FAST_RESOLUTION = fileURLToPath(
-  new URL('./fixtures/fast-drizzle-resolution.ts', import.meta.url),
-)
 const execFileAsync = promisify(execFile)
 
 /** Runs the real CLI the way `npm run vault:*` does; never throws on a non-zero exit. */
@@ -30,7 +27,7 @@ async function cli(args: string[], env: Record<string, string> = {}) {
   try {
     const { stdout, stderr } = await execFileAsync(
       process.execPath,
-      ['--import', FAST_RESOLUTION, 'src/vault/cli.ts', ...args],
+      ['src/vault/cli.ts', ...args],
       { cwd: ROOT, env: base, timeout: 30_000 },
     )
     return { code: 0, stdout, stderr }
@@ -38,6 +35,16 @@ async function cli(args: string[], env: Record<string, string> = {}) {
     const failed = error as { code: number; stdout: string; stderr: string }
     return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr }
   }
+}
+
+/** How the CLI finds a test store: DATABASE_URL on PostgreSQL, else DATABASE_PATH. */
+function storeEnv(store: {
+  databaseUrl: string | undefined
+  databasePath: string
+}): Record<string, string> {
+  return store.databaseUrl
+    ? { DATABASE_URL: store.databaseUrl }
+    : { DATABASE_PATH: store.databasePath }
 }
 
 test('keygen prints one VAULT_KEYS entry and says where it goes', async () => {
@@ -96,15 +103,18 @@ async function startedSession(sessions: ConnectSessionVault, clock: ManualClock,
 }
 
 test('rotate re-seals everything online, after which the old key can go', async (t) => {
-  const dir = await tempDir(t)
-  const path = join(dir, 'connector.db')
   const clock = new ManualClock()
   const keyA = vaultKey('a')
   const keyB = vaultKey('b')
   const CONNECTIONS = 60
 
   // Everything under key A: connections and sessions in every state that can hold secrets.
-  const before = await createSqliteVault({ path, keys: [keyA], clock: clock.now })
+  const {
+    vault: before,
+    store,
+    raw,
+    reopen,
+  } = await openStoreVault(t, { keys: [keyA], clock: clock.now })
   for (let index = 0; index < CONNECTIONS; index++) {
     await before.connections.replace(newConnection(`user-${index}`))
   }
@@ -122,13 +132,12 @@ test('rotate re-seals everything online, after which the old key can go', async 
   await before.close()
 
   // A replica already on "b,a" keeps writing while the CLI rotates.
-  const live = await createSqliteVault({ path, keys: [keyB, keyA], clock: clock.now })
-  t.after(() => live.close())
+  const live = await reopen({ keys: [keyB, keyA] })
   const { connection: liveConnection } = await live.connections.replace(newConnection('live'))
   let liveVersion = liveConnection.version
   const rotation = cli(['rotate', '--batch-size', '25'], {
     VAULT_KEYS: vaultKeysEnv([keyB, keyA]),
-    DATABASE_PATH: path,
+    ...storeEnv(store),
   })
   let running = true
   void rotation.finally(() => {
@@ -167,16 +176,13 @@ test('rotate re-seals everything online, after which the old key can go', async 
   assert.ok(liveWrites > 0)
   await live.close()
 
-  const sqlite = new Database(path, { readonly: true })
-  const keyIds = sqlite
-    .prepare('select key_id from connections union select key_id from connect_sessions')
-    .all()
-  sqlite.close()
-  assert.deepEqual(keyIds.toSorted(), [{ key_id: null }, { key_id: 'b' }])
+  const keyIds = await raw.all(
+    'select key_id from connections union select key_id from connect_sessions',
+  )
+  assert.deepEqual(new Set(keyIds.map((row) => row.key_id)), new Set(['b', null]))
 
   // Key A removed: everything still opens.
-  const after = await createSqliteVault({ path, keys: [keyB], clock: clock.now })
-  t.after(() => after.close())
+  const after = await reopen({ keys: [keyB] })
   for (let index = 0; index < CONNECTIONS; index++) {
     const connection = await after.connections.findByUser(`user-${index}`, 'dropbox')
     assert.ok(connection)
@@ -195,7 +201,7 @@ test('rotate re-seals everything online, after which the old key can go', async 
     codeVerifier: 'verifier-started',
   })
 
-  const second = await cli(['rotate'], { VAULT_KEYS: vaultKeysEnv([keyB]), DATABASE_PATH: path })
+  const second = await cli(['rotate'], { VAULT_KEYS: vaultKeysEnv([keyB]), ...storeEnv(store) })
   assert.equal(second.code, 0, second.stderr)
   const report = JSON.parse(second.stdout)
   assert.equal(report.reencrypted, 0)
@@ -203,21 +209,19 @@ test('rotate re-seals everything online, after which the old key can go', async 
 })
 
 test('rotate reports rows it cannot open, exits 1, and prints no secret', async (t) => {
-  const dir = await tempDir(t)
-  const path = join(dir, 'connector.db')
   const keyB = vaultKey('b')
   const lost = vaultKey('lost')
 
-  const writer = await createSqliteVault({ path, keys: [keyB] })
+  const { vault: writer, store, reopen } = await openStoreVault(t, { keys: [keyB] })
   await writer.connections.replace(newConnection('fine', tokenSet('fine-secret')))
   await writer.close()
-  const stray = await createSqliteVault({ path, keys: [lost] })
+  const stray = await reopen({ keys: [lost] })
   const { connection } = await stray.connections.replace(
     newConnection('stray', tokenSet('stray-secret')),
   )
   await stray.close()
 
-  const result = await cli(['rotate'], { VAULT_KEYS: vaultKeysEnv([keyB]), DATABASE_PATH: path })
+  const result = await cli(['rotate'], { VAULT_KEYS: vaultKeysEnv([keyB]), ...storeEnv(store) })
   assert.equal(result.code, 1)
   const report = JSON.parse(result.stdout)
   assert.equal(report.failed, 1)

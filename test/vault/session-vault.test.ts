@@ -1,25 +1,18 @@
+/** The `ConnectSessionVault` port; on PostgreSQL too with `TEST_DATABASE=postgres`. */
 import assert from 'node:assert/strict'
-import { type TestContext, test } from 'node:test'
+import { test } from 'node:test'
 import { Worker } from 'node:worker_threads'
-import Database from 'better-sqlite3'
 import type { ConnectSessionVault } from '../../src/vault/ports.ts'
 import { VaultError } from '../../src/vault/vault-error.ts'
-import { ManualClock, openTestVault, vaultKey } from './vault-test-kit.ts'
+import { ManualClock, openStoreVault, type RawStore, vaultKey } from './vault-test-kit.ts'
 
 const TEN_MINUTES = 10 * 60_000
 
-function rawDb(t: TestContext, path: string) {
-  const sqlite = new Database(path)
-  t.after(() => sqlite.close())
-  return sqlite
-}
-
-function secretColumns(sqlite: Database.Database, id: string) {
-  return sqlite
-    .prepare(
-      'select code_verifier is not null as verifier, code is not null as code, key_id from connect_sessions where id = ?',
-    )
-    .get(id)
+function secretColumns(raw: RawStore, id: string) {
+  return raw.get(
+    'select case when code_verifier is null then 0 else 1 end as verifier, case when code is null then 0 else 1 end as code, key_id from connect_sessions where id = ?',
+    id,
+  )
 }
 
 async function createSession(
@@ -56,7 +49,7 @@ async function startSession(
 
 test('create stores a created session that findById returns', async (t) => {
   const clock = new ManualClock()
-  const { vault } = await openTestVault(t, { clock: clock.now })
+  const { vault } = await openStoreVault(t, { clock: clock.now })
   const session = await createSession(vault.sessions, clock, 'a')
   assert.deepEqual(session, {
     id: session.id,
@@ -73,7 +66,7 @@ test('create stores a created session that findById returns', async (t) => {
 
 test('start consumes the connect token once, and only before expiry', async (t) => {
   const clock = new ManualClock()
-  const { vault, path } = await openTestVault(t, { clock: clock.now })
+  const { vault, raw } = await openStoreVault(t, { clock: clock.now })
   const session = await createSession(vault.sessions, clock, 'a')
   const input = {
     connectTokenHash: 'connect-a',
@@ -85,7 +78,7 @@ test('start consumes the connect token once, and only before expiry', async (t) 
   assert.equal(await vault.sessions.start({ ...input, connectTokenHash: 'unknown' }), null)
   assert.deepEqual(await vault.sessions.start(input), { ...session, status: 'started' })
   assert.equal(await vault.sessions.start({ ...input, stateHash: 'state-again' }), null)
-  assert.deepEqual(secretColumns(rawDb(t, path), session.id), {
+  assert.deepEqual(await secretColumns(raw, session.id), {
     verifier: 1,
     code: 0,
     key_id: 'test-1',
@@ -100,7 +93,7 @@ test('start consumes the connect token once, and only before expiry', async (t) 
 
 test('findStartedByState finds a started, unexpired session and its flow-cookie hash', async (t) => {
   const clock = new ManualClock()
-  const { vault } = await openTestVault(t, { clock: clock.now })
+  const { vault } = await openStoreVault(t, { clock: clock.now })
   const session = await startSession(vault.sessions, clock, 'a')
   assert.deepEqual(await vault.sessions.findStartedByState('state-a', clock.now()), {
     ...session,
@@ -115,19 +108,22 @@ test('findStartedByState finds a started, unexpired session and its flow-cookie 
 
 test('finishCallback moves a started session once: authorized, denied or failed', async (t) => {
   const clock = new ManualClock()
-  const { vault, path } = await openTestVault(t, { clock: clock.now })
-  const sqlite = rawDb(t, path)
+  const { vault, raw } = await openStoreVault(t, { clock: clock.now })
 
   const authorized = await startSession(vault.sessions, clock, 'a')
   const outcome = { status: 'authorized', code: 'code-a' } as const
   assert.equal((await vault.sessions.finishCallback(authorized.id, outcome))?.status, 'authorized')
   assert.equal(await vault.sessions.finishCallback(authorized.id, outcome), null, 'state replay')
-  assert.deepEqual(secretColumns(sqlite, authorized.id), { verifier: 1, code: 1, key_id: 'test-1' })
+  assert.deepEqual(await secretColumns(raw, authorized.id), {
+    verifier: 1,
+    code: 1,
+    key_id: 'test-1',
+  })
 
   const denied = await startSession(vault.sessions, clock, 'b')
   const deniedResult = await vault.sessions.finishCallback(denied.id, { status: 'denied' })
   assert.deepEqual(deniedResult, { ...denied, status: 'denied' })
-  assert.deepEqual(secretColumns(sqlite, denied.id), { verifier: 0, code: 0, key_id: null })
+  assert.deepEqual(await secretColumns(raw, denied.id), { verifier: 0, code: 0, key_id: null })
 
   const failed = await startSession(vault.sessions, clock, 'c')
   const failure = { status: 'failed', errorCode: 'server_error' } as const
@@ -148,7 +144,7 @@ test('finishCallback moves a started session once: authorized, denied or failed'
 
 test('claimAuthorization hands out code and verifier once and erases them', async (t) => {
   const clock = new ManualClock()
-  const { vault, path } = await openTestVault(t, { clock: clock.now })
+  const { vault, raw } = await openStoreVault(t, { clock: clock.now })
   const session = await startSession(vault.sessions, clock, 'a')
   assert.equal(await vault.sessions.claimAuthorization(session.id), null, 'not authorized yet')
   await vault.sessions.finishCallback(session.id, { status: 'authorized', code: 'code-a' })
@@ -159,7 +155,7 @@ test('claimAuthorization hands out code and verifier once and erases them', asyn
   })
   assert.equal(await vault.sessions.claimAuthorization(session.id), null, 'second complete')
   assert.equal((await vault.sessions.findById(session.id))?.status, 'completed')
-  assert.deepEqual(secretColumns(rawDb(t, path), session.id), {
+  assert.deepEqual(await secretColumns(raw, session.id), {
     verifier: 0,
     code: 0,
     key_id: null,
@@ -169,7 +165,7 @@ test('claimAuthorization hands out code and verifier once and erases them', asyn
 
 test('claimAuthorization refuses an expired session and keeps it as it was', async (t) => {
   const clock = new ManualClock()
-  const { vault } = await openTestVault(t, { clock: clock.now })
+  const { vault } = await openStoreVault(t, { clock: clock.now })
   const session = await startSession(vault.sessions, clock, 'a')
   await vault.sessions.finishCallback(session.id, { status: 'authorized', code: 'code-a' })
   clock.advance(TEN_MINUTES)
@@ -179,17 +175,17 @@ test('claimAuthorization refuses an expired session and keeps it as it was', asy
 
 test('a code or verifier copied from another session is refused and the session stays', async (t) => {
   const clock = new ManualClock()
-  const { vault, path } = await openTestVault(t, { clock: clock.now })
+  const { vault, raw } = await openStoreVault(t, { clock: clock.now })
   const victim = await startSession(vault.sessions, clock, 'victim', 'victim')
   await vault.sessions.finishCallback(victim.id, { status: 'authorized', code: 'victim-code' })
   const attacker = await startSession(vault.sessions, clock, 'attacker', 'attacker')
   await vault.sessions.finishCallback(attacker.id, { status: 'authorized', code: 'attacker-code' })
 
-  rawDb(t, path)
-    .prepare(
-      'update connect_sessions set code = (select code from connect_sessions where id = ?) where id = ?',
-    )
-    .run(victim.id, attacker.id)
+  await raw.run(
+    'update connect_sessions set code = (select code from connect_sessions where id = ?) where id = ?',
+    victim.id,
+    attacker.id,
+  )
   await assert.rejects(vault.sessions.claimAuthorization(attacker.id), (error: unknown) => {
     assert.ok(error instanceof VaultError)
     assert.equal(error.reason, 'binding_mismatch')
@@ -200,13 +196,12 @@ test('a code or verifier copied from another session is refused and the session 
 
 test('cancel erases the secrets; a completed session stays completed', async (t) => {
   const clock = new ManualClock()
-  const { vault, path } = await openTestVault(t, { clock: clock.now })
-  const sqlite = rawDb(t, path)
+  const { vault, raw } = await openStoreVault(t, { clock: clock.now })
   const session = await startSession(vault.sessions, clock, 'a')
   await vault.sessions.finishCallback(session.id, { status: 'authorized', code: 'code-a' })
   await vault.sessions.cancel(session.id)
   assert.equal((await vault.sessions.findById(session.id))?.status, 'cancelled')
-  assert.deepEqual(secretColumns(sqlite, session.id), { verifier: 0, code: 0, key_id: null })
+  assert.deepEqual(await secretColumns(raw, session.id), { verifier: 0, code: 0, key_id: null })
   assert.equal(await vault.sessions.claimAuthorization(session.id), null)
 
   const completed = await startSession(vault.sessions, clock, 'b')
@@ -219,7 +214,7 @@ test('cancel erases the secrets; a completed session stays completed', async (t)
 
 test('purgeExpired deletes only the sessions that expired before now', async (t) => {
   const clock = new ManualClock()
-  const { vault } = await openTestVault(t, { clock: clock.now })
+  const { vault } = await openStoreVault(t, { clock: clock.now })
   const early = await createSession(vault.sessions, clock, 'early')
   clock.advance(5 * 60_000)
   const late = await startSession(vault.sessions, clock, 'late')
@@ -233,22 +228,22 @@ test('purgeExpired deletes only the sessions that expired before now', async (t)
 
 test('a code stored after a key change re-seals the verifier, so the row has one key', async (t) => {
   const clock = new ManualClock()
-  const { vault, dir, keys, path } = await openTestVault(t, { clock: clock.now })
+  const { vault, keys, raw, reopen } = await openStoreVault(t, { clock: clock.now })
   const session = await startSession(vault.sessions, clock, 'a')
   await vault.close()
 
   const newKey = vaultKey('test-2')
-  const both = await openTestVault(t, { dir, keys: [newKey, ...keys], clock: clock.now })
-  await both.vault.sessions.finishCallback(session.id, { status: 'authorized', code: 'code-a' })
-  assert.deepEqual(secretColumns(rawDb(t, path), session.id), {
+  const both = await reopen({ keys: [newKey, ...keys] })
+  await both.sessions.finishCallback(session.id, { status: 'authorized', code: 'code-a' })
+  assert.deepEqual(await secretColumns(raw, session.id), {
     verifier: 1,
     code: 1,
     key_id: 'test-2',
   })
-  await both.vault.close()
+  await both.close()
 
-  const onlyNew = await openTestVault(t, { dir, keys: [newKey], clock: clock.now })
-  assert.deepEqual(await onlyNew.vault.sessions.claimAuthorization(session.id), {
+  const onlyNew = await reopen({ keys: [newKey] })
+  assert.deepEqual(await onlyNew.sessions.claimAuthorization(session.id), {
     code: 'code-a',
     codeVerifier: 'verifier-a',
   })
@@ -256,7 +251,7 @@ test('a code stored after a key change re-seals the verifier, so the row has one
 
 test('concurrent starts from separate connections: exactly one wins each session', async (t) => {
   const clock = new ManualClock()
-  const { vault, path, keys } = await openTestVault(t, { clock: clock.now })
+  const { vault, keys, raw, store } = await openStoreVault(t, { clock: clock.now })
   const hashes: string[] = []
   for (let index = 0; index < 40; index++) {
     await createSession(vault.sessions, clock, `race-${index}`)
@@ -267,7 +262,7 @@ test('concurrent starts from separate connections: exactly one wins each session
   const gate = new Int32Array(barrier)
   const results = Array.from({ length: workerCount }, () => {
     const worker = new Worker(new URL('./fixtures/start-racer.ts', import.meta.url), {
-      workerData: { path, keys, connectTokenHashes: hashes, barrier, now: clock.now().getTime() },
+      workerData: { store, keys, connectTokenHashes: hashes, barrier, now: clock.now().getTime() },
     })
     return new Promise<string[]>((resolve, reject) => {
       worker.once('message', resolve)
@@ -280,9 +275,10 @@ test('concurrent starts from separate connections: exactly one wins each session
 
   const wins = (await Promise.all(results)).flat()
   assert.deepEqual(wins.toSorted(), hashes.toSorted())
-  const sqlite = rawDb(t, path)
   assert.deepEqual(
-    sqlite.prepare("select count(*) as n from connect_sessions where status = 'started'").get(),
+    await raw.get(
+      "select cast(count(*) as integer) as n from connect_sessions where status = 'started'",
+    ),
     { n: hashes.length },
   )
 })

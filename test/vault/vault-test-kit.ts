@@ -4,9 +4,12 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TestContext } from 'node:test'
+import Database from 'better-sqlite3'
 import type { VaultKeySpec } from '../../src/config.ts'
+import { openVault } from '../../src/vault/open-vault.ts'
 import type { NewConnection, TokenSet } from '../../src/vault/ports.ts'
 import { createSqliteVault, type SqliteVaultOptions } from '../../src/vault/sqlite-vault.ts'
+import { freshDatabase, rawPostgres, testsUsePostgres } from '../postgres.ts'
 
 export function vaultKey(kid: string): VaultKeySpec {
   return { kid, secretKey: new Uint8Array(randomBytes(32)) }
@@ -76,5 +79,78 @@ export function newConnection(userId: string, tokens: TokenSet = tokenSet(userId
       homePath: null,
     },
     tokens,
+  }
+}
+
+/** Raw SQL on a test's store (`?` placeholders on both adapters), for what the ports never show. */
+export interface RawStore {
+  all(query: string, ...params: unknown[]): Promise<Array<Record<string, unknown>>>
+  get(query: string, ...params: unknown[]): Promise<Record<string, unknown> | undefined>
+  run(query: string, ...params: unknown[]): Promise<void>
+}
+
+export interface StoreOptions {
+  keys?: VaultKeySpec[]
+  clock?: () => Date
+  tokenCacheSize?: number
+}
+
+/**
+ * A vault on a fresh store for the port-level tests: an SQLite file, or with
+ * `TEST_DATABASE=postgres` a fresh PostgreSQL database, so the same tests cover both adapters.
+ * `reopen` opens another vault on the same store (other keys: a rotation; or a second replica).
+ */
+export async function openStoreVault(t: TestContext, options: StoreOptions = {}) {
+  const keys = options.keys ?? [vaultKey('test-1')]
+  const clock = options.clock ?? new ManualClock().now
+  const store = testsUsePostgres()
+    ? { databaseUrl: await freshDatabase(t), databasePath: '' }
+    : { databaseUrl: undefined, databasePath: join(await tempDir(t), 'connector.db') }
+  const reopen = async (more: StoreOptions = {}) => {
+    const vault = await openVault({
+      ...store,
+      tokenCacheSize: 0,
+      keys,
+      clock,
+      ...options,
+      ...more,
+    })
+    t.after(() => vault.close())
+    return vault
+  }
+  const vault = await reopen()
+  const raw = store.databaseUrl
+    ? postgresRaw(rawPostgres(t, store.databaseUrl))
+    : sqliteRaw(t, store.databasePath)
+  return { vault, keys, clock, raw, store, reopen }
+}
+
+function sqliteRaw(t: TestContext, path: string): RawStore {
+  const sqlite = new Database(path)
+  t.after(() => sqlite.close())
+  return {
+    all: async (query, ...params) =>
+      sqlite.prepare(query).all(...params) as Array<Record<string, unknown>>,
+    get: async (query, ...params) =>
+      sqlite.prepare(query).get(...params) as Record<string, unknown> | undefined,
+    run: async (query, ...params) => {
+      sqlite.prepare(query).run(...params)
+    },
+  }
+}
+
+function postgresRaw(sql: ReturnType<typeof rawPostgres>): RawStore {
+  const numbered = (query: string) => {
+    let index = 0
+    return query.replaceAll('?', () => `$${++index}`)
+  }
+  const all = async (query: string, ...params: unknown[]) =>
+    [...(await sql.unsafe(numbered(query), params as never[]))] as Array<Record<string, unknown>>
+  return {
+    all,
+    get: async (query, ...params) => (await all(query, ...params))[0],
+    run: async (query, ...params) => {
+      await all(query, ...params)
+    },
   }
 }

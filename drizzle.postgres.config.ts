@@ -1,0 +1,8 @@
+import { defineConfig } from 'drizzle-kit'
+
+/** PostgreSQL (`DATABASE_URL`, SPEC §11): `drizzle-kit generate --config drizzle.postgres.config.ts`. */
+export default defineConfig({
+  dialect: 'postgresql',
+  schema: './src/vault/pg-schema.ts',
+  out: './drizzle/postgres',
+})

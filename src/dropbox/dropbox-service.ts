@@ -1,9 +1,15 @@
 /**
- * The seed's Dropbox service: the CloudClient protocol on the official SDK, bound to one
- * user's tokens. Handles the reactive refresh (401 → refresh → retry once) and the path-root
- * move (422 `invalid_root` → store the new root → retry once).
+ * The seed's Dropbox service: the CloudClient protocol bound to one user's tokens. Handles the
+ * reactive refresh (401 → refresh → retry once) and the path-root move (422 `invalid_root` →
+ * store the new root → retry once).
+ *
+ * The two RPC routes are sent as the official SDK sends them (`rpcRequest`: POST, bearer token,
+ * JSON argument, `Dropbox-API-Path-Root`) and answered as it answers them (`parseResponse`:
+ * the parsed body, or a `DropboxResponseError`), without building an SDK client per call: its
+ * constructor copies every one of the SDK's ~300 routes onto the new object, which cost more
+ * than the rest of the call (README: "Performance").
  */
-import { Dropbox, type DropboxResponse } from 'dropbox'
+import { DropboxResponseError } from 'dropbox'
 import { ReconnectRequiredError, upstreamMalformed } from '../cloud/errors.ts'
 import type { CloudAccount, CloudListing, ListFolderRequest } from '../cloud/models.ts'
 import type { CloudClient, TokenSource } from '../cloud/protocols.ts'
@@ -22,7 +28,9 @@ export interface DropboxServiceDeps {
   workspace: DropboxWorkspaceHandler
 }
 
-type Invoke<T> = (client: Dropbox, signal: AbortSignal) => Promise<DropboxResponse<T>>
+/** One RPC route: `route` under `/2/`, its argument (null: no body), the parsed answer. */
+type Rpc = (route: string, arg: object | null, signal: AbortSignal) => Promise<unknown>
+type Invoke<T> = (rpc: Rpc, signal: AbortSignal) => Promise<T>
 
 export class DropboxService implements CloudClient {
   readonly #tokens: TokenSource
@@ -35,8 +43,8 @@ export class DropboxService implements CloudClient {
 
   async getCurrentAccount(): Promise<CloudAccount> {
     const account = toCloudAccount(
-      await this.#call('users/get_current_account', (client, signal) =>
-        client.usersGetCurrentAccount({ signal }),
+      await this.#call('users/get_current_account', (rpc, signal) =>
+        rpc('users/get_current_account', null, signal),
       ),
     )
     // A call without the path-root header never sees `invalid_root`, so an account moved into
@@ -53,10 +61,11 @@ export class DropboxService implements CloudClient {
 
   async listFolder(request: ListFolderRequest): Promise<CloudListing> {
     const path = this.#deps.workspace.toDropboxPath(request.path)
-    const result = await this.#call('files/list_folder', (client, signal) =>
-      client.filesListFolder(
+    const result = await this.#call('files/list_folder', (rpc, signal) =>
+      rpc(
+        'files/list_folder',
         { path, recursive: request.recursive, limit: request.limit, include_deleted: false },
-        { signal },
+        signal,
       ),
     )
     const relative = this.#deps.workspace.toRelativePath({
@@ -67,29 +76,29 @@ export class DropboxService implements CloudClient {
   }
 
   async listFolderContinue(cursor: string): Promise<CloudListing> {
-    const result = await this.#call('files/list_folder/continue', (client, signal) =>
-      client.filesListFolderContinue({ cursor }, { signal }),
+    const result = await this.#call('files/list_folder/continue', (rpc, signal) =>
+      rpc('files/list_folder/continue', { cursor }, signal),
     )
     return toCloudListing(result, null, this.#deps.workspace)
   }
 
   async #call<T>(operation: string, invoke: Invoke<T>): Promise<T> {
     const { transport, policy, metrics } = this.#deps
+    const replacing = replacementsFor(transport)
     let token = await this.#tokens.accessToken()
+    // Dropbox refused this token a moment ago and its refresh is still running: wait for it
+    // rather than send a token known to fail (a refresh storm then costs one 401, not one each).
+    token = (await replacing.get(token)) ?? token
     let tokenRetried = false
     let rootRetried = false
     for (;;) {
       try {
         return await callWithRetries(policy, async (signal) => {
-          const client = new Dropbox({
-            accessToken: token,
-            fetch: transport.fetch,
-            pathRoot: pathRootHeader(this.#tokens.rootInfo()),
-          })
+          const rpc = rpcCaller(transport, token, pathRootHeader(this.#tokens.rootInfo()))
           try {
-            const response = await invoke(client, signal)
+            const result = await invoke(rpc, signal)
             metrics.countUpstreamCall(operation, 'ok')
-            return response.result
+            return result
           } catch (raw) {
             const { error, outcome } = translateDropboxError(raw, operation, signal)
             metrics.countUpstreamCall(operation, outcome)
@@ -100,7 +109,9 @@ export class DropboxService implements CloudClient {
         if (error instanceof AccessTokenRejected) {
           if (tokenRetried) throw new ReconnectRequiredError()
           tokenRetried = true
-          token = await this.#tokens.accessTokenAfterExpiry(token)
+          token = await replacementOf(replacing, token, () =>
+            this.#tokens.accessTokenAfterExpiry(token),
+          )
           continue
         }
         if (error instanceof PathRootChanged) {
@@ -112,5 +123,62 @@ export class DropboxService implements CloudClient {
         throw error
       }
     }
+  }
+}
+
+/**
+ * Refused access token → the refresh replacing it, while that refresh runs (per transport, so
+ * per provider instance). Entries live only as long as their refresh; the replacement itself
+ * is never kept here: later calls read it from the vault.
+ */
+const inFlightReplacements = new WeakMap<DropboxTransport, Map<string, Promise<string>>>()
+
+function replacementsFor(transport: DropboxTransport): Map<string, Promise<string>> {
+  let replacements = inFlightReplacements.get(transport)
+  if (replacements === undefined) {
+    replacements = new Map()
+    inFlightReplacements.set(transport, replacements)
+  }
+  return replacements
+}
+
+function replacementOf(
+  replacements: Map<string, Promise<string>>,
+  rejected: string,
+  refresh: () => Promise<string>,
+): Promise<string> {
+  const running = replacements.get(rejected)
+  if (running !== undefined) return running
+  const replacement = refresh()
+  replacements.set(rejected, replacement)
+  const forget = () => {
+    if (replacements.get(rejected) === replacement) replacements.delete(rejected)
+  }
+  replacement.then(forget, forget)
+  return replacement
+}
+
+/** What the SDK's `rpcRequest` + `parseResponse` do for an RPC-style route. */
+function rpcCaller(transport: DropboxTransport, token: string, pathRoot: string | undefined): Rpc {
+  return async (route, arg, signal) => {
+    const headers: Record<string, string> = { authorization: `Bearer ${token}` }
+    if (arg !== null) headers['content-type'] = 'application/json'
+    if (pathRoot !== undefined) headers['dropbox-api-path-root'] = pathRoot
+    const response = await transport.fetch(`${transport.apiBaseUrl}/2/${route}`, {
+      method: 'POST',
+      headers,
+      body: arg === null ? null : JSON.stringify(arg),
+      signal,
+    })
+    const text = await response.text()
+    let body: unknown
+    try {
+      body = JSON.parse(text)
+    } catch {
+      // Like the SDK: a body that is not JSON is kept as text (the mappers then refuse it).
+      body = text
+    }
+    if (!response.ok) throw new DropboxResponseError(response.status, response.headers, body)
+    return body
   }
 }

@@ -52,11 +52,30 @@ export function createMetrics(): Metrics {
     labelNames: ['outcome'] as const,
     registers: [registry],
   })
+  // Label sets are few (routes × methods × statuses); a bound child per set skips prom-client's
+  // per-call label hashing on the request path.
+  const durationByLabels = new Map<string, { observe(seconds: number): void }>()
+  const upstreamByLabels = new Map<string, { inc(): void }>()
   return {
     registry,
-    observeRequest: (method, route, status, seconds) =>
-      requestDuration.observe({ method, route, status_code: String(status) }, seconds),
-    countUpstreamCall: (operation, outcome) => upstreamCalls.inc({ operation, outcome }),
+    observeRequest: (method, route, status, seconds) => {
+      const key = `${method} ${status} ${route}`
+      let child = durationByLabels.get(key)
+      if (child === undefined) {
+        child = requestDuration.labels(method, route, String(status))
+        durationByLabels.set(key, child)
+      }
+      child.observe(seconds)
+    },
+    countUpstreamCall: (operation, outcome) => {
+      const key = `${outcome} ${operation}`
+      let child = upstreamByLabels.get(key)
+      if (child === undefined) {
+        child = upstreamCalls.labels(operation, outcome)
+        upstreamByLabels.set(key, child)
+      }
+      child.inc()
+    },
     countTokenRefresh: (outcome) => tokenRefreshes.inc({ outcome }),
     countRevocation: (outcome) => revocations.inc({ outcome }),
   }

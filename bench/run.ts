@@ -1,0 +1,277 @@
+/**
+ * `npm run bench` (issue 9): the connector against its physical floors, in one run.
+ * Options: --seconds=N per phase (default 4), --rounds=N (default 3), --users=N (default 1000),
+ * --connections=N (default 50), --profile (the connector runs with --cpu-prof; profiles land
+ * in bench/results/profiles). BENCH_DATABASE_URL adds a PostgreSQL connector variant and F,
+ * 3 replicas on one fresh PostgreSQL database (bench/replicas.ts).
+ */
+import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { createControlClient } from '../test/emulator/index.ts'
+import { createIdentityKeys, TEST_ISSUER } from '../test/fixtures/identity.ts'
+import { freePort, PROJECT_ROOT } from '../test/process.ts'
+import {
+  connectUsers,
+  createMinter,
+  grantToken,
+  LISTING_ACCOUNT,
+  LISTING_USER,
+  STORM_ACCOUNT,
+  STORM_USER,
+  seedAccounts,
+  userId,
+} from './fixture.ts'
+import { runLoad } from './load.ts'
+import { microBenchmarks } from './micro.ts'
+import {
+  heapOf,
+  type Service,
+  startConnector,
+  startEmulatorProcess,
+  startReferenceProxy,
+} from './processes.ts'
+import { printReplicaReport, type ReplicaRunResult, replicaRun } from './replicas.ts'
+import {
+  type BenchReport,
+  type ConnectorRss,
+  type PhaseResult,
+  printReport,
+  writeReport,
+} from './report.ts'
+import { type ConnectorVariant, LOAD_SCENARIOS, type LoadScenario } from './scenarios.ts'
+import { refreshStorm } from './storm.ts'
+
+const { values: args } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '4' },
+    rounds: { type: 'string', default: '3' },
+    users: { type: 'string', default: '1000' },
+    connections: { type: 'string', default: '50' },
+    profile: { type: 'boolean', default: false },
+    only: { type: 'string' },
+  },
+})
+const settings = {
+  seconds: Number(args.seconds),
+  rounds: Number(args.rounds),
+  users: Number(args.users),
+  connections: Number(args.connections),
+  profile: args.profile,
+  /** Comma-separated scenario ids to run (for profiling one path); default all. */
+  only: args.only?.split(',') ?? null,
+}
+const scenarios = LOAD_SCENARIOS.filter(
+  (s) => settings.only === null || settings.only.includes(s.id),
+)
+/** Extra connector environment for experiments, e.g. BENCH_CONNECTOR_ENV="MALLOC_ARENA_MAX=2". */
+const extraEnv = Object.fromEntries(
+  (process.env.BENCH_CONNECTOR_ENV ?? '')
+    .split(' ')
+    .filter(Boolean)
+    .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+)
+const variants: ConnectorVariant[] = [{ name: 'sqlite', env: extraEnv }]
+if (process.env.BENCH_DATABASE_URL) {
+  variants.push({
+    name: 'postgres',
+    env: { ...extraEnv, DATABASE_URL: process.env.BENCH_DATABASE_URL },
+  })
+}
+const RESULTS = join(PROJECT_ROOT, 'bench/results')
+const MB = 1024 * 1024
+
+const startedAt = Date.now()
+const log = (message: string) =>
+  process.stderr.write(`[bench +${((Date.now() - startedAt) / 1000).toFixed(1)}s] ${message}\n`)
+
+const keys = await createIdentityKeys()
+const mint = createMinter(keys)
+const dir = await mkdtemp(join(tmpdir(), 'cc-bench-'))
+const services: Service[] = []
+const report: BenchReport = {
+  startedAt: new Date(startedAt).toISOString(),
+  settings,
+  machine: { node: process.version, cpus: (await import('node:os')).availableParallelism() },
+  variants: [],
+  micro: [],
+  durationSeconds: 0,
+}
+
+let replicas: ReplicaRunResult | null = null
+try {
+  for (const variant of variants) {
+    report.variants.push(await runVariant(variant))
+  }
+  log('E: micro benchmarks')
+  report.micro = await microBenchmarks(keys, mint)
+  if (process.env.BENCH_DATABASE_URL) {
+    log('F: 3 replicas on one PostgreSQL database (bench/replicas.ts)')
+    const databaseUrl = process.env.BENCH_DATABASE_URL
+    replicas = await replicaRun({
+      databaseUrl,
+      replicas: 3,
+      ...settings,
+      jwks: keys.jwks,
+      mint,
+      dir,
+      log,
+    })
+  }
+} finally {
+  await Promise.allSettled(services.map((service) => service.stop()))
+  await rm(dir, { recursive: true, force: true })
+}
+report.durationSeconds = (Date.now() - startedAt) / 1000
+await mkdir(RESULTS, { recursive: true })
+await writeReport(report, join(RESULTS, 'latest.json'))
+printReport(report)
+if (replicas) printReplicaReport(replicas)
+
+async function runVariant(variant: ConnectorVariant) {
+  const port = await freePort()
+  const connectorUrl = `http://127.0.0.1:${port}`
+  const redirectUri = `${connectorUrl}/connect/callback`
+  log(`[${variant.name}] starting the emulator and seeding ${settings.users} accounts`)
+  const emulator = await startEmulatorProcess({ redirectUri })
+  services.push(emulator)
+  const control = createControlClient(emulator.url)
+  await seedAccounts(control, settings.users)
+
+  const variantDir = join(dir, variant.name)
+  await mkdir(variantDir, { recursive: true })
+  const profileDir = join(RESULTS, 'profiles', variant.name)
+  if (settings.profile) await mkdir(profileDir, { recursive: true })
+  // Profiles count from their process's start: phase logs say where each phase falls in them.
+  const connectorStartedAt = Date.now()
+  const connector = await startConnector({
+    port,
+    emulatorUrl: emulator.url,
+    jwks: keys.jwks,
+    dir: variantDir,
+    env: variant.env,
+    nodeArgs: [
+      ...(process.env.BENCH_CONNECTOR_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+      ...(settings.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+    ],
+  })
+  services.push(connector)
+  const rss: ConnectorRss = {
+    afterRound: [],
+    afterBoot: (await connector.rss()) / MB,
+  }
+
+  log(`[${variant.name}] connecting ${settings.users} users through the connect flow`)
+  const connectStarted = Date.now()
+  await connectUsers(connector.url, emulator.url, mint, settings.users)
+  const connectSeconds = (Date.now() - connectStarted) / 1000
+  rss.afterConnect = (await connector.rss()) / MB
+
+  const reference = await startReferenceProxy(
+    {
+      UPSTREAM: emulator.url,
+      TOKEN: await grantToken(emulator.url, redirectUri, LISTING_ACCOUNT),
+      IDENTITY_JWKS: JSON.stringify(keys.jwks),
+      IDENTITY_ISSUER: TEST_ISSUER,
+    },
+    settings.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, 'reference')}`] : [],
+  )
+  services.push(reference)
+
+  // One assertion per user, minted once and reused for the whole run (lifetime 300 s).
+  const steady = Array.from({ length: settings.users }, (_, i) => mint(userId(i)))
+  const listing = mint(LISTING_USER)
+  let cursor = 0
+  const traffic = (kind: LoadScenario['traffic'], fresh: string[]) => {
+    switch (kind) {
+      case 'steady':
+        return () => ({ 'x-identity-assertion': steady[cursor++ % steady.length] as string })
+      case 'listing':
+        return () => ({ 'x-identity-assertion': listing })
+      case 'fresh':
+        return () => {
+          if (cursor >= fresh.length) throw new Error('the fresh-assertion pool ran out')
+          return { 'x-identity-assertion': fresh[cursor++] as string }
+        }
+    }
+  }
+  const phase = async (
+    scenario: LoadScenario,
+    seconds: number,
+    fresh: string[],
+  ): Promise<PhaseResult> => {
+    cursor = 0
+    const target = scenario.target === 'connector' ? connector : reference
+    const before = await Promise.all([target.cpuMs(), emulator.cpuMs()])
+    const self = process.cpuUsage()
+    const result = await runLoad({
+      url: target.url,
+      path: scenario.path,
+      connections: settings.connections,
+      durationSeconds: seconds,
+      nextHeaders: traffic(scenario.traffic, fresh),
+    })
+    const selfUsage = process.cpuUsage(self)
+    const after = await Promise.all([target.cpuMs(), emulator.cpuMs()])
+    const perRequest = (ms: number) => Math.round((ms * 1000) / Math.max(1, result.requests))
+    return {
+      ...result,
+      cpuUsPerRequest: {
+        proxy: perRequest((after[0] as number) - (before[0] as number)),
+        emulator: perRequest((after[1] as number) - (before[1] as number)),
+        loadGenerator: perRequest((selfUsage.user + selfUsage.system) / 1000),
+      },
+    }
+  }
+  // Enough never-seen assertions for the fastest fresh phase this machine could run.
+  const freshPool = () => {
+    const size = 16_000 * settings.seconds
+    return Array.from({ length: size }, (_, i) => mint(userId(i % settings.users)))
+  }
+
+  log(`[${variant.name}] warm-up (JIT, connection pools, caches)`)
+  const warmPool = freshPool()
+  for (const scenario of scenarios) await phase(scenario, 1, warmPool)
+
+  const rounds: Array<Record<string, PhaseResult>> = []
+  for (let round = 1; round <= settings.rounds; round++) {
+    const pool = freshPool()
+    const results: Record<string, PhaseResult> = {}
+    for (const scenario of scenarios) {
+      const since = ((Date.now() - connectorStartedAt) / 1000).toFixed(0)
+      log(
+        `[${variant.name}] round ${round}: ${scenario.id} (${settings.seconds} s, connector +${since} s)`,
+      )
+      // R1 (reference) and B (connector) share the pool: the connector has never seen it.
+      results[scenario.id] = await phase(scenario, settings.seconds, pool)
+    }
+    rounds.push(results)
+    rss.afterRound.push((await connector.rss()) / MB)
+  }
+
+  log(`[${variant.name}] D: refresh storm`)
+  const storm = await refreshStorm({
+    connectorUrl: connector.url,
+    control,
+    accountId: STORM_ACCOUNT,
+    assertion: mint(STORM_USER),
+  })
+  rss.final = (await connector.rss()) / MB
+  rss.finalAnon = (await connector.rssAnon()) / MB
+  const heap = await heapOf(connector.url)
+
+  await connector.stop()
+  await reference.stop()
+  await emulator.stop()
+  const logBytes = (await stat(join(variantDir, 'connector.log'))).size
+  return {
+    name: variant.name,
+    connectSeconds,
+    rounds,
+    storm,
+    rss,
+    heap,
+    connectorLogBytes: logBytes,
+  }
+}

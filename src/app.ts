@@ -22,6 +22,7 @@ import docs from './http/plugins/docs.ts'
 import identity from './http/plugins/identity.ts'
 import observability from './http/plugins/observability.ts'
 import { notFoundHandler, problemErrorHandler, sendProblem, toProblem } from './http/problem.ts'
+import { clientErrorHandler, routingErrorHandler } from './http/protocol-errors.ts'
 import cloudRoutes from './http/routes/cloud.ts'
 import connectBrowser from './http/routes/connect-browser.ts'
 import connectSessions from './http/routes/connect-sessions.ts'
@@ -30,8 +31,8 @@ import operations, { type ReadinessCheck } from './http/routes/operations.ts'
 import { createIdentityVerifier } from './identity/verifier.ts'
 import { createLogger } from './observability/logger.ts'
 import { createMetrics, type Metrics } from './observability/metrics.ts'
-import type { ConnectionVault, ConnectSessionVault } from './vault/ports.ts'
-import { createSqliteVault } from './vault/sqlite-vault.ts'
+import { openVault } from './vault/open-vault.ts'
+import type { ConnectionVault, ConnectSessionVault, RefreshLeases } from './vault/ports.ts'
 
 export type App = FastifyInstance<
   RawServerDefault,
@@ -41,10 +42,14 @@ export type App = FastifyInstance<
   TypeBoxTypeProvider
 >
 
-/** The storage behind the ports (SQLite by default; another adapter can be passed in). */
+/**
+ * The storage behind the ports: PostgreSQL when `DATABASE_URL` is set, else SQLite; tests can
+ * pass another. Without `refreshLeases`, refresh is single-flight within the process only.
+ */
 export interface VaultBackend {
   connections: ConnectionVault
   sessions: ConnectSessionVault
+  refreshLeases?: RefreshLeases
   readinessChecks: ReadinessCheck[]
   close(): Promise<void>
 }
@@ -69,8 +74,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
 
   const vault =
     deps.vault ??
-    (await createSqliteVault({
-      path: config.databasePath,
+    (await openVault({
+      databaseUrl: config.databaseUrl,
+      databasePath: config.databasePath,
       keys: config.vaultKeys,
       clock: () => new Date(clock()),
     }))
@@ -85,6 +91,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
     auth: provider.auth,
     metrics,
     clock,
+    leases: vault.refreshLeases,
+    leaseMs: config.refreshLeaseMs,
   })
   const clients = createCloudClientFactory({ provider, vault: vault.connections, refresher, clock })
   const flow = new ConnectFlow({
@@ -109,6 +117,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
     // Our own draining hook answers with problem+json instead of Fastify's plain 503.
     return503OnClosing: false,
     routerOptions: { maxParamLength: 200 },
+    frameworkErrors: routingErrorHandler,
+    clientErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   app.setErrorHandler(problemErrorHandler)
@@ -151,7 +161,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   // Routes: probes and docs are public; the browser steps carry their own proofs; /v1 needs an assertion.
   await app.register(operations, {
     metrics,
-    readinessChecks: [...vault.readinessChecks, ...(deps.readinessChecks ?? [])],
+    readinessChecks: withOverrides(vault.readinessChecks, deps.readinessChecks ?? []),
     isDraining: () => draining,
   })
   await app.register(connectBrowser, {
@@ -169,4 +179,10 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   )
 
   return app
+}
+
+/** Checks passed in replace the vault's checks of the same name instead of racing them. */
+function withOverrides(base: ReadinessCheck[], extra: ReadinessCheck[]): ReadinessCheck[] {
+  const names = new Set(extra.map((check) => check.name))
+  return [...base.filter((check) => !names.has(check.name)), ...extra]
 }

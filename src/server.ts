@@ -2,6 +2,8 @@
  * The process: reads the environment once, listens, and shuts down gracefully on SIGTERM
  * (readiness turns 503, in-flight requests finish, resources close, exit 0).
  */
+import './module-resolution.ts'
+import type { ServerResponse } from 'node:http'
 import { buildApp } from './app.ts'
 import { ConfigError, loadConfig } from './config.ts'
 
@@ -20,6 +22,14 @@ async function main() {
   }
 
   const app = await buildApp(config)
+  // Responses not yet sent when shutdown starts carry `Connection: close`: otherwise their
+  // keep-alive sockets outlive the drain (Fastify's keepAliveTimeout is 72 s, the grace 25 s)
+  // and the process would always end in the grace-period exit 1 under real traffic.
+  const unsent = new Set<ServerResponse>()
+  app.server.on('request', (_request, response: ServerResponse) => {
+    unsent.add(response)
+    response.once('close', () => unsent.delete(response))
+  })
   let shuttingDown = false
   const shutdown = async (signal: string) => {
     if (shuttingDown) return
@@ -30,6 +40,9 @@ async function main() {
       process.exit(1)
     }, SHUTDOWN_GRACE_MS)
     timer.unref()
+    for (const response of unsent) {
+      if (!response.headersSent) response.setHeader('connection', 'close')
+    }
     await app.close()
     app.log.info('shut down cleanly')
     process.exit(0)

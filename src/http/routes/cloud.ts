@@ -89,6 +89,14 @@ const cloud: FastifyPluginAsyncTypebox<{ clients: CloudClientFactory }> = async 
           'querystring: give either path or cursor, not both',
         )
       }
+      // Ajv's `integer` admits `Infinity` ("Infinity", "1e309") and skips minimum/maximum on
+      // non-finite numbers; Dropbox would receive `"limit": null`.
+      if (limit !== undefined && !Number.isSafeInteger(limit)) {
+        throw new ServiceError(
+          'invalid_request',
+          'querystring.limit: must be an integer from 1 to 2000',
+        )
+      }
       const client = await clients.forUser(requireIdentity(request).userId)
       const listing = cursor
         ? await client.listFolderContinue(cursor)

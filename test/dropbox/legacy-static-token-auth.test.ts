@@ -11,7 +11,7 @@ import { VaultTokenSource } from '../../src/cloud/token-source.ts'
 import type { Config } from '../../src/config.ts'
 import { LegacyStaticTokenAuth } from '../../src/dropbox/auth.ts'
 import { createMetrics } from '../../src/observability/metrics.ts'
-import { createSqliteVault } from '../../src/vault/sqlite-vault.ts'
+import { openVault } from '../../src/vault/open-vault.ts'
 import { connect, startTestEmulator } from '../emulator/test-helpers.ts'
 import { testConfig } from '../helper.ts'
 import { startStack } from '../stack.ts'
@@ -69,8 +69,9 @@ test('the factory binds clients to vault tokens, never to the legacy auth', asyn
   const stack = await startStack(t)
   const provider = providerFor(t, stack.config)
   assert.equal((await stack.connect('user-1', 'dbid:alice')).status, 200)
-  const vault = await createSqliteVault({
-    path: stack.config.databasePath,
+  const vault = await openVault({
+    databaseUrl: stack.config.databaseUrl,
+    databasePath: stack.config.databasePath,
     keys: stack.config.vaultKeys,
   })
   t.after(() => vault.close())

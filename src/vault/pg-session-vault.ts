@@ -9,12 +9,15 @@ import { and, eq, gt, lt, sql } from 'drizzle-orm'
 import type { KeyRing } from './key-ring.ts'
 import type { PgVaultDeps } from './pg-connection-vault.ts'
 import type { PgVaultDb } from './pg-db.ts'
-import { connectSessions, type PgConnectSessionRow } from './pg-schema.ts'
+import { connectSessions } from './pg-schema.ts'
 import type { ConnectSession, ConnectSessionVault, Provider } from './ports.ts'
-import { openSecret, type SecretPurpose, sealSecret } from './sealed-box.ts'
-import { VaultError } from './vault-error.ts'
-
-const ERASED_SECRETS = { code: null, codeVerifier: null, keyId: null }
+import {
+  ERASED_SECRETS,
+  openSessionSecret,
+  sealCode,
+  sealVerifier,
+  toSession,
+} from './session-rows.ts'
 
 type CallbackOutcome =
   | { status: 'authorized'; code: string }
@@ -72,7 +75,7 @@ export class PgConnectSessionVault implements ConnectSessionVault {
       .where(eq(connectSessions.connectTokenHash, input.connectTokenHash))
     if (!session) return null
     // The id, user and provider never change, so the verifier may be sealed before the guard.
-    const verifier = sealSecret(this.#ring, input.codeVerifier, binding(session, 'code_verifier'))
+    const verifier = sealVerifier(this.#ring, session, input.codeVerifier)
     const [row] = await this.#db
       .update(connectSessions)
       .set({
@@ -120,7 +123,7 @@ export class PgConnectSessionVault implements ConnectSessionVault {
     if (session?.status !== 'started') return null
     const changes =
       outcome.status === 'authorized'
-        ? { status: outcome.status, ...this.#sealCode(session, outcome.code) }
+        ? { status: outcome.status, ...sealCode(this.#ring, session, outcome.code) }
         : {
             status: outcome.status,
             errorCode: outcome.status === 'failed' ? outcome.errorCode : null,
@@ -157,8 +160,8 @@ export class PgConnectSessionVault implements ConnectSessionVault {
     if (!session) return null
     // Opened before the row changes: a failure leaves the session as it was.
     const secrets = {
-      code: this.#open(session, 'authorization_code', session.code),
-      codeVerifier: this.#open(session, 'code_verifier', session.codeVerifier),
+      code: openSessionSecret(this.#ring, session, 'authorization_code'),
+      codeVerifier: openSessionSecret(this.#ring, session, 'code_verifier'),
     }
     const [claimed] = await this.#db
       .update(connectSessions)
@@ -184,46 +187,5 @@ export class PgConnectSessionVault implements ConnectSessionVault {
       .where(lt(connectSessions.expiresAt, now))
       .returning({ id: connectSessions.id })
     return rows.length
-  }
-
-  /** As in the SQLite adapter: the row's single `key_id` must open every secret in it. */
-  #sealCode(session: PgConnectSessionRow, code: string) {
-    const sealedCode = sealSecret(this.#ring, code, binding(session, 'authorization_code'))
-    const changes: { code: string; keyId: string; codeVerifier?: string } = {
-      code: sealedCode.ciphertext,
-      keyId: sealedCode.keyId,
-    }
-    if (session.keyId !== sealedCode.keyId) {
-      const verifier = this.#open(session, 'code_verifier', session.codeVerifier)
-      changes.codeVerifier = sealSecret(
-        this.#ring,
-        verifier,
-        binding(session, 'code_verifier'),
-      ).ciphertext
-    }
-    return changes
-  }
-
-  #open(session: PgConnectSessionRow, purpose: SecretPurpose, ciphertext: string | null): string {
-    if (ciphertext === null || session.keyId === null) {
-      throw new VaultError('malformed_envelope', `Session ${session.id} has no ${purpose} stored`)
-    }
-    return openSecret(this.#ring, { keyId: session.keyId, ciphertext }, binding(session, purpose))
-  }
-}
-
-function binding(session: PgConnectSessionRow, purpose: SecretPurpose) {
-  return { purpose, rowId: session.id, userId: session.userId, provider: session.provider }
-}
-
-function toSession(row: PgConnectSessionRow): ConnectSession {
-  return {
-    id: row.id,
-    userId: row.userId,
-    provider: row.provider,
-    status: row.status,
-    errorCode: row.errorCode,
-    expiresAt: row.expiresAt,
-    createdAt: row.createdAt,
   }
 }

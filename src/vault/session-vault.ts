@@ -10,12 +10,16 @@ import type { VaultDeps } from './connection-vault.ts'
 import type { VaultDb } from './db.ts'
 import type { KeyRing } from './key-ring.ts'
 import type { ConnectSession, ConnectSessionVault, Provider } from './ports.ts'
-import { type ConnectSessionRow, connectSessions } from './schema.ts'
-import { openSecret, type SecretPurpose, sealSecret } from './sealed-box.ts'
-import { VaultError } from './vault-error.ts'
+import { connectSessions } from './schema.ts'
+import {
+  ERASED_SECRETS,
+  openSessionSecret,
+  sealCode,
+  sealVerifier,
+  toSession,
+} from './session-rows.ts'
 
 const IMMEDIATE = { behavior: 'immediate' } as const
-const ERASED_SECRETS = { code: null, codeVerifier: null, keyId: null }
 
 type CallbackOutcome =
   | { status: 'authorized'; code: string }
@@ -74,7 +78,7 @@ export class SqliteConnectSessionVault implements ConnectSessionVault {
         .where(eq(connectSessions.connectTokenHash, input.connectTokenHash))
         .get()
       if (!session) return undefined
-      const verifier = sealSecret(this.#ring, input.codeVerifier, binding(session, 'code_verifier'))
+      const verifier = sealVerifier(this.#ring, session, input.codeVerifier)
       return tx
         .update(connectSessions)
         .set({
@@ -123,7 +127,7 @@ export class SqliteConnectSessionVault implements ConnectSessionVault {
       if (session?.status !== 'started') return undefined
       const changes =
         outcome.status === 'authorized'
-          ? { status: outcome.status, ...this.#sealCode(session, outcome.code) }
+          ? { status: outcome.status, ...sealCode(this.#ring, session, outcome.code) }
           : {
               status: outcome.status,
               errorCode: outcome.status === 'failed' ? outcome.errorCode : null,
@@ -163,8 +167,8 @@ export class SqliteConnectSessionVault implements ConnectSessionVault {
       if (!session) return null
       // Opened before the row changes: a failure rolls back and leaves the session as it was.
       const secrets = {
-        code: this.#open(session, 'authorization_code', session.code),
-        codeVerifier: this.#open(session, 'code_verifier', session.codeVerifier),
+        code: openSessionSecret(this.#ring, session, 'authorization_code'),
+        codeVerifier: openSessionSecret(this.#ring, session, 'code_verifier'),
       }
       const claimed = tx
         .update(connectSessions)
@@ -190,49 +194,5 @@ export class SqliteConnectSessionVault implements ConnectSessionVault {
 
   async purgeExpired(now: Date): Promise<number> {
     return this.#db.delete(connectSessions).where(lt(connectSessions.expiresAt, now)).run().changes
-  }
-
-  /**
-   * Seals the code; the verifier is re-sealed too when it sits under an older key, because the
-   * row's single `key_id` must open every secret in it.
-   */
-  #sealCode(session: ConnectSessionRow, code: string) {
-    const sealedCode = sealSecret(this.#ring, code, binding(session, 'authorization_code'))
-    const changes: { code: string; keyId: string; codeVerifier?: string } = {
-      code: sealedCode.ciphertext,
-      keyId: sealedCode.keyId,
-    }
-    if (session.keyId !== sealedCode.keyId) {
-      const verifier = this.#open(session, 'code_verifier', session.codeVerifier)
-      changes.codeVerifier = sealSecret(
-        this.#ring,
-        verifier,
-        binding(session, 'code_verifier'),
-      ).ciphertext
-    }
-    return changes
-  }
-
-  #open(session: ConnectSessionRow, purpose: SecretPurpose, ciphertext: string | null): string {
-    if (ciphertext === null || session.keyId === null) {
-      throw new VaultError('malformed_envelope', `Session ${session.id} has no ${purpose} stored`)
-    }
-    return openSecret(this.#ring, { keyId: session.keyId, ciphertext }, binding(session, purpose))
-  }
-}
-
-function binding(session: ConnectSessionRow, purpose: SecretPurpose) {
-  return { purpose, rowId: session.id, userId: session.userId, provider: session.provider }
-}
-
-function toSession(row: ConnectSessionRow): ConnectSession {
-  return {
-    id: row.id,
-    userId: row.userId,
-    provider: row.provider,
-    status: row.status,
-    errorCode: row.errorCode,
-    expiresAt: row.expiresAt,
-    createdAt: row.createdAt,
   }
 }

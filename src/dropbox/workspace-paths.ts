@@ -57,6 +57,45 @@ export function toRelativePath(
   pathLower: string,
   pathDisplay: string,
 ): string | null {
+  // Dropbox's own paths are canonical (`/a/b`); a listing maps hundreds of them per call, so
+  // those take a scan without arrays. Anything else gets the segment-by-segment reading.
+  if (isCanonical(pathLower) && isCanonical(pathDisplay) && (root === '' || isCanonical(root))) {
+    return canonicalRelativePath(root.toLowerCase(), pathLower, pathDisplay)
+  }
+  return relativePathBySegments(root, pathLower, pathDisplay)
+}
+
+function isCanonical(path: string): boolean {
+  return path.startsWith('/') && !path.endsWith('/') && !path.includes('//')
+}
+
+function canonicalRelativePath(rootLower: string, pathLower: string, pathDisplay: string) {
+  if (rootLower !== '') {
+    if (!pathLower.startsWith(rootLower)) return null
+    if (pathLower.length > rootLower.length && pathLower[rootLower.length] !== '/') return null
+  }
+  // Skip as many segments of path_display as the root has, whatever their case.
+  let cut = 0
+  for (let skipped = 0; skipped <= countSlashes(rootLower); skipped++) {
+    const next = pathDisplay.indexOf('/', cut)
+    if (next === -1) return ''
+    cut = next + 1
+  }
+  return pathDisplay.slice(cut)
+}
+
+function countSlashes(path: string): number {
+  let count = 0
+  for (let i = path.indexOf('/'); i !== -1; i = path.indexOf('/', i + 1)) count++
+  return count
+}
+
+/** The reference reading of SPEC §4, for any input. */
+export function relativePathBySegments(
+  root: string,
+  pathLower: string,
+  pathDisplay: string,
+): string | null {
   const rootSegments = splitDropboxPath(root.toLowerCase())
   const lowerSegments = splitDropboxPath(pathLower)
   if (lowerSegments.length < rootSegments.length) return null

@@ -39,16 +39,11 @@ export interface Connection {
   updatedAt: Date
 }
 
-export interface NewConnection {
-  userId: string
-  provider: Provider
-  accountId: string
-  email: string | null
-  scopes: string[]
-  tokenType: string
-  rootInfo: RootInfo
-  tokens: TokenSet
-}
+/** What a connect stores: the connection's metadata as the upstream reported it, and its tokens. */
+export type NewConnection = Pick<
+  Connection,
+  'userId' | 'provider' | 'accountId' | 'email' | 'scopes' | 'tokenType' | 'rootInfo'
+> & { tokens: TokenSet }
 
 export interface ConnectionVault {
   findByUser(userId: string, provider: Provider): Promise<Connection | null>

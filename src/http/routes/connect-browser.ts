@@ -21,6 +21,14 @@ const connectBrowser: FastifyPluginAsyncTypebox<{
   secureCookies: boolean
 }> = async (app, { flow, secureCookies }) => {
   await app.register(cookie)
+  // Set and cleared with the same attributes, so the clearing cookie replaces the set one.
+  const flowCookieOptions = {
+    httpOnly: true,
+    // Lax, not Strict: the cookie must come back on the top-level redirect from dropbox.com.
+    sameSite: 'lax',
+    secure: secureCookies,
+    path: '/connect',
+  } as const
   app.setErrorHandler((error, request, reply) => {
     if (error instanceof ConnectPageError) return sendPage(reply, 400, error.title, error.message)
     if ((error as { validation?: unknown }).validation) {
@@ -56,11 +64,7 @@ const connectBrowser: FastifyPluginAsyncTypebox<{
     async (request, reply) => {
       const { authorizeUrl, flowCookie } = await flow.start(request.query.token)
       reply.setCookie(FLOW_COOKIE, flowCookie, {
-        httpOnly: true,
-        // Lax, not Strict: the cookie must come back on the top-level redirect from dropbox.com.
-        sameSite: 'lax',
-        secure: secureCookies,
-        path: '/connect',
+        ...flowCookieOptions,
         maxAge: SESSION_TTL_MS / 1000,
       })
       return setBrowserSecurityHeaders(reply).redirect(authorizeUrl, 302)
@@ -87,12 +91,7 @@ const connectBrowser: FastifyPluginAsyncTypebox<{
         error: request.query.error,
         flowCookie: request.cookies[FLOW_COOKIE],
       })
-      reply.clearCookie(FLOW_COOKIE, {
-        path: '/connect',
-        httpOnly: true,
-        sameSite: 'lax',
-        secure: secureCookies,
-      })
+      reply.clearCookie(FLOW_COOKIE, flowCookieOptions)
       return setBrowserSecurityHeaders(reply).redirect(target, 303)
     },
   )

@@ -44,29 +44,50 @@ export class Browser {
   }
 }
 
+/**
+ * A Dropbox emulator whose one registered app redirects to the connector at `publicBaseUrl`,
+ * closed when the test ends.
+ */
+export async function startEmulatorFor(
+  t: TestContext,
+  publicBaseUrl: string,
+  options: { appKey?: string; appSecret?: string; accessTokenTtlSeconds?: number } = {},
+): Promise<Emulator> {
+  const emulator = await startEmulator({
+    apps: [
+      {
+        appKey: options.appKey ?? 'test-app-key',
+        appSecret: options.appSecret ?? 'test-app-secret',
+        redirectUris: [`${publicBaseUrl}/connect/callback`],
+      },
+    ],
+    accessTokenTtlSeconds: options.accessTokenTtlSeconds,
+  })
+  t.after(() => emulator.close())
+  return emulator
+}
+
+/** The connector's environment for talking to `emulator` instead of Dropbox. */
+export function emulatorEnv(emulator: Emulator) {
+  return {
+    DROPBOX_API_BASE_URL: emulator.url,
+    DROPBOX_AUTHORIZE_URL: `${emulator.url}/oauth2/authorize`,
+  }
+}
+
 export async function startStack(
   t: TestContext,
   options: { env?: Record<string, string | undefined>; deps?: AppDeps } = {},
 ): Promise<Stack> {
   const port = await freePort()
   const baseUrl = `http://127.0.0.1:${port}`
-  const emulator = await startEmulator({
-    apps: [
-      {
-        appKey: 'test-app-key',
-        appSecret: 'test-app-secret',
-        redirectUris: [`${baseUrl}/connect/callback`],
-      },
-    ],
-  })
-  t.after(() => emulator.close())
+  const emulator = await startEmulatorFor(t, baseUrl)
   const identity = await createIdentityKeys()
   const { app, config, logs } = await buildTestApp(t, {
     env: {
       PUBLIC_BASE_URL: baseUrl,
       IDENTITY_JWKS: JSON.stringify(identity.jwks),
-      DROPBOX_API_BASE_URL: emulator.url,
-      DROPBOX_AUTHORIZE_URL: `${emulator.url}/oauth2/authorize`,
+      ...emulatorEnv(emulator),
       UPSTREAM_TIMEOUT_MS: '2000',
       ...options.env,
     },

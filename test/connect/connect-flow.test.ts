@@ -4,6 +4,17 @@ import { Browser, startStack } from '../stack.ts'
 
 const PROBLEM = 'application/problem+json; charset=utf-8'
 
+async function problemCode(response: Response): Promise<string> {
+  return ((await response.json()) as { code: string }).code
+}
+
+async function assertNotConnected(stack: Awaited<ReturnType<typeof startStack>>, userId: string) {
+  assert.deepEqual(await (await stack.api(userId, 'GET', '/v1/connection')).json(), {
+    provider: 'dropbox',
+    status: 'not_connected',
+  })
+}
+
 async function createSession(stack: Awaited<ReturnType<typeof startStack>>, userId: string) {
   const response = await stack.api(userId, 'POST', '/v1/connect/sessions')
   assert.equal(response.status, 201)
@@ -116,11 +127,8 @@ test('the user denies consent: status=denied, complete says not authorized, noth
   )
   const completed = await stack.api('user-1', 'POST', `/v1/connect/sessions/${session.id}/complete`)
   assert.equal(completed.status, 409)
-  assert.equal(((await completed.json()) as { code: string }).code, 'session_not_authorized')
-  assert.deepEqual(await (await stack.api('user-1', 'GET', '/v1/connection')).json(), {
-    provider: 'dropbox',
-    status: 'not_connected',
-  })
+  assert.equal(await problemCode(completed), 'session_not_authorized')
+  await assertNotConnected(stack, 'user-1')
 })
 
 test('an upstream error other than access_denied is passed on as status=error&error=<code>', async (t) => {
@@ -170,7 +178,7 @@ test('a connect token past its 10 minutes is refused', async (t) => {
   assert.equal(response.status, 400)
   const completed = await stack.api('user-1', 'POST', `/v1/connect/sessions/${session.id}/complete`)
   assert.equal(completed.status, 410)
-  assert.equal(((await completed.json()) as { code: string }).code, 'session_expired')
+  assert.equal(await problemCode(completed), 'session_expired')
 })
 
 test('callback with unknown, reused or missing state, or without the flow cookie: 400 page', async (t) => {
@@ -259,12 +267,9 @@ test('a code from flow A replayed into flow B is refused by the verifier; nothin
     `/v1/connect/sessions/${sessionB.id}/complete`,
   )
   assert.equal(completed.status, 410)
-  assert.equal(((await completed.json()) as { code: string }).code, 'session_expired')
+  assert.equal(await problemCode(completed), 'session_expired')
   assert.equal(stack.emulator.counters().tokenRequests.authorization_code, 1)
-  assert.deepEqual(await (await stack.api('user-1', 'GET', '/v1/connection')).json(), {
-    provider: 'dropbox',
-    status: 'not_connected',
-  })
+  await assertNotConnected(stack, 'user-1')
 })
 
 test('a link made for user A and completed by user B: 403, session cancelled, code never exchanged', async (t) => {
@@ -281,7 +286,7 @@ test('a link made for user A and completed by user B: 403, session cancelled, co
   const hijack = await stack.api('user-b', 'POST', `/v1/connect/sessions/${session.id}/complete`)
   assert.equal(hijack.status, 403)
   assert.equal(hijack.headers.get('content-type'), PROBLEM)
-  assert.equal(((await hijack.json()) as { code: string }).code, 'session_user_mismatch')
+  assert.equal(await problemCode(hijack), 'session_user_mismatch')
   assert.equal(stack.emulator.counters().tokenRequests.authorization_code, 0)
 
   const afterwards = await stack.api(
@@ -295,10 +300,7 @@ test('a link made for user A and completed by user B: 403, session cancelled, co
     'the cancelled session cannot be completed by its owner either',
   )
   for (const user of ['user-a', 'user-b']) {
-    assert.deepEqual(await (await stack.api(user, 'GET', '/v1/connection')).json(), {
-      provider: 'dropbox',
-      status: 'not_connected',
-    })
+    await assertNotConnected(stack, user)
   }
   assert.equal(stack.emulator.counters().tokenRequests.authorization_code, 0)
 })
@@ -311,12 +313,12 @@ test('complete: unknown session 404, not yet authorized 409, twice 409', async (
     '/v1/connect/sessions/00000000-0000-0000-0000-000000000000/complete',
   )
   assert.equal(unknown.status, 404)
-  assert.equal(((await unknown.json()) as { code: string }).code, 'session_not_found')
+  assert.equal(await problemCode(unknown), 'session_not_found')
 
   const session = await createSession(stack, 'user-1')
   const early = await stack.api('user-1', 'POST', `/v1/connect/sessions/${session.id}/complete`)
   assert.equal(early.status, 409)
-  assert.equal(((await early.json()) as { code: string }).code, 'session_not_authorized')
+  assert.equal(await problemCode(early), 'session_not_authorized')
 
   const first = await stack.connect('user-2', 'dbid:alice')
   assert.equal(first.status, 200)
@@ -344,15 +346,12 @@ test('disconnect revokes upstream, deletes, and is idempotent', async (t) => {
   assert.equal(removed.status, 204)
   assert.equal(await removed.text(), '')
   assert.equal(stack.emulator.counters().revocations, 1)
-  assert.deepEqual(await (await stack.api('user-1', 'GET', '/v1/connection')).json(), {
-    provider: 'dropbox',
-    status: 'not_connected',
-  })
+  await assertNotConnected(stack, 'user-1')
   assert.equal((await stack.api('user-1', 'DELETE', '/v1/connection')).status, 204)
   assert.equal(stack.emulator.counters().revocations, 1)
   const me = await stack.api('user-1', 'GET', '/v1/me')
   assert.equal(me.status, 409)
-  assert.equal(((await me.json()) as { code: string }).code, 'not_connected')
+  assert.equal(await problemCode(me), 'not_connected')
 })
 
 test('disconnect still deletes locally when the upstream revoke fails, and counts it', async (t) => {
@@ -360,10 +359,7 @@ test('disconnect still deletes locally when the upstream revoke fails, and count
   assert.equal((await stack.connect('user-1', 'dbid:alice')).status, 200)
   stack.emulator.injectFault('/2/auth/token/revoke', { kind: 'status', status: 500 }, 10)
   assert.equal((await stack.api('user-1', 'DELETE', '/v1/connection')).status, 204)
-  assert.deepEqual(await (await stack.api('user-1', 'GET', '/v1/connection')).json(), {
-    provider: 'dropbox',
-    status: 'not_connected',
-  })
+  await assertNotConnected(stack, 'user-1')
   const metrics = await (await fetch(`${stack.baseUrl}/metrics`)).text()
   assert.match(metrics, /token_revocations_total\{outcome="failed"\} 1/)
 })

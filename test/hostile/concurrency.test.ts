@@ -15,10 +15,10 @@ import {
   createWorld,
   integrityCheck,
   randomInt,
-  Secrets,
   seedAccounts,
   startConnector,
   sweepLogs,
+  worldSecrets,
 } from './support.ts'
 
 const USERS = 40
@@ -158,10 +158,7 @@ test(`${USERS} users connect, refresh and disconnect at once over ${REPLICAS} re
   assert.equal(integrityCheck(world.databasePath), 'ok')
 
   const counters = world.emulator.counters()
-  const secrets = new Secrets()
-  secrets.addFromEmulator(counters)
-  for (const assertion of world.minted) secrets.add('assertion', assertion)
-  secrets.add('app secret', world.env.DROPBOX_APP_SECRET)
+  const secrets = worldSecrets(world)
   sweepLogs(secrets, 'replica logs', logs)
   const requests = [...tally.values()].reduce((sum, n) => sum + n, 0)
   t.diagnostic(

@@ -13,11 +13,11 @@ import {
   createWorld,
   integrityCheck,
   randomInt,
-  Secrets,
   seedAccounts,
   sleep,
   startConnector,
   sweepLogs,
+  worldSecrets,
 } from './support.ts'
 
 const ROUNDS = 24
@@ -104,10 +104,7 @@ test(`SIGKILL during refreshes, ${ROUNDS} rounds: intact database, every connect
   assert.equal(integrityCheck(world.databasePath), 'ok')
 
   const counters = world.emulator.counters()
-  const secrets = new Secrets()
-  secrets.addFromEmulator(counters)
-  for (const assertion of world.minted) secrets.add('assertion', assertion)
-  secrets.add('app secret', world.env.DROPBOX_APP_SECRET)
+  const secrets = worldSecrets(world)
   sweepLogs(secrets, 'connector log', outputs.flat())
   assert.ok(
     killsWithRefreshPending >= ROUNDS / 2,

@@ -13,11 +13,11 @@ import {
   createWorld,
   integrityCheck,
   type RawResponse,
-  Secrets,
   seedAccounts,
   sleep,
   startConnector,
   sweepLogs,
+  worldSecrets,
 } from './support.ts'
 
 const USERS = 6
@@ -172,10 +172,7 @@ test('SIGTERM under load: in-flight finish, new requests refused cleanly, 503 re
     'the refresh finished during the drain was not kept',
   )
 
-  const secrets = new Secrets()
-  secrets.addFromEmulator(world.emulator.counters())
-  for (const assertion of world.minted) secrets.add('assertion', assertion)
-  secrets.add('app secret', world.env.DROPBOX_APP_SECRET)
+  const secrets = worldSecrets(world)
   sweepLogs(secrets, 'connector log', [...connector.logLines(), ...restarted.logLines()])
   t.diagnostic(
     `shutdown: ${IN_FLIGHT} calls + ${refreshes} refresh in flight (${UPSTREAM_DELAY_MS} ms upstream), ${PARKED.readyz + PARKED.api} requests during drain → 503, exit 0 after ${drainMs} ms`,

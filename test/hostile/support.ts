@@ -11,12 +11,12 @@ import type { TestContext } from 'node:test'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import Database from 'better-sqlite3'
-import { type Emulator, startEmulator } from '../emulator/index.ts'
+import type { Emulator } from '../emulator/index.ts'
 import type { EmulatorCounters } from '../emulator/types.ts'
 import { createIdentityKeys, type IdentityKeys } from '../fixtures/identity.ts'
 import { randomVaultKeys, tempDir, testEnv } from '../helper.ts'
 import { freePort, type RunningProcess, startProcess } from '../process.ts'
-import { Browser, type Stack } from '../stack.ts'
+import { Browser, emulatorEnv, type Stack, startEmulatorFor } from '../stack.ts'
 
 export const APP_KEY = 'hostile-app-key'
 export const APP_SECRET = 'hostile-app-secret-5e1f0c9a'
@@ -132,13 +132,11 @@ export async function createWorld(
   const dir = await tempDir(t, 'cc-hostile-')
   const port = await freePort()
   const baseUrl = `http://127.0.0.1:${port}`
-  const emulator = await startEmulator({
-    apps: [
-      { appKey: APP_KEY, appSecret: APP_SECRET, redirectUris: [`${baseUrl}/connect/callback`] },
-    ],
+  const emulator = await startEmulatorFor(t, baseUrl, {
+    appKey: APP_KEY,
+    appSecret: APP_SECRET,
     accessTokenTtlSeconds: options.accessTokenTtlSeconds,
   })
-  t.after(() => emulator.close())
   const identity = await createIdentityKeys()
   const databasePath = join(dir, 'connector.db')
   const env = {
@@ -153,8 +151,7 @@ export async function createWorld(
       IDENTITY_JWKS: JSON.stringify(identity.jwks),
       DROPBOX_APP_KEY: APP_KEY,
       DROPBOX_APP_SECRET: APP_SECRET,
-      DROPBOX_API_BASE_URL: emulator.url,
-      DROPBOX_AUTHORIZE_URL: `${emulator.url}/oauth2/authorize`,
+      ...emulatorEnv(emulator),
       UPSTREAM_TIMEOUT_MS: '3000',
       LOG_LEVEL: 'debug',
       ...options.env,
@@ -383,6 +380,15 @@ export function sweepLogs(secrets: Secrets, where: string, lines: string[]): voi
     const hits = secrets.find(line)
     assert.deepEqual(hits, [], `${where} line ${index + 1} holds ${hits.join(', ')}: ${line}`)
   }
+}
+
+/** Secrets of a world whose connector runs as a process: what Dropbox saw, assertions, app secret. */
+export function worldSecrets(world: World): Secrets {
+  const secrets = new Secrets()
+  secrets.addFromEmulator(world.emulator.counters())
+  for (const assertion of world.minted) secrets.add('assertion', assertion)
+  secrets.add('app secret', world.env.DROPBOX_APP_SECRET)
+  return secrets
 }
 
 /** Secrets of an in-process stack: what Dropbox saw, every assertion, the app secret, vault keys. */

@@ -9,12 +9,12 @@
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import type { TestContext } from 'node:test'
-import { type Emulator, startEmulator } from '../emulator/index.ts'
+import type { Emulator } from '../emulator/index.ts'
 import { createIdentityKeys, type IdentityKeys } from '../fixtures/identity.ts'
 import { randomVaultKeys, tempDir, testEnv } from '../helper.ts'
 import { freshDatabase, rawPostgres } from '../postgres.ts'
 import { freePort, type RunningProcess, startProcess, waitForHttp } from '../process.ts'
-import { Browser } from '../stack.ts'
+import { Browser, emulatorEnv, startEmulatorFor } from '../stack.ts'
 
 /** What the browser and Dropbox see; the test routes it to a replica of its choice. */
 export const PUBLIC_BASE_URL = 'http://connector.test'
@@ -60,16 +60,7 @@ export async function startCluster(
   const databaseUrl = sqlite ? '' : await freshDatabase(t)
   const databasePath = sqlite ? join(await tempDir(t), 'connector.db') : ''
   const store = sqlite ? { DATABASE_PATH: databasePath } : { DATABASE_URL: databaseUrl }
-  const emulator = await startEmulator({
-    apps: [
-      {
-        appKey: 'test-app-key',
-        appSecret: 'test-app-secret',
-        redirectUris: [`${PUBLIC_BASE_URL}/connect/callback`],
-      },
-    ],
-  })
-  t.after(() => emulator.close())
+  const emulator = await startEmulatorFor(t, PUBLIC_BASE_URL)
   const identity = await createIdentityKeys()
   // Shared by every replica, as a deployment's secret store would hand them out.
   const shared = testEnv({
@@ -79,8 +70,7 @@ export async function startCluster(
     ...store,
     VAULT_KEYS: randomVaultKeys('scale-1'),
     IDENTITY_JWKS: JSON.stringify(identity.jwks),
-    DROPBOX_API_BASE_URL: emulator.url,
-    DROPBOX_AUTHORIZE_URL: `${emulator.url}/oauth2/authorize`,
+    ...emulatorEnv(emulator),
     UPSTREAM_TIMEOUT_MS: '5000',
     LOG_LEVEL: 'warn',
     ...options.env,

@@ -4,7 +4,7 @@
  * app mints them, and an emulator token of its own for the reference proxy.
  */
 import { createPrivateKey, sign } from 'node:crypto'
-import { createControlClient, type EmulatorControlClient } from '../test/emulator/index.ts'
+import { createControlClient, type EmulatorControlClient } from '../emulator/index.ts'
 import type { IdentityKeys } from '../test/fixtures/identity.ts'
 import { TEST_AUDIENCE, TEST_ISSUER } from '../test/fixtures/identity.ts'
 import { BENCH_APP } from './processes.ts'

@@ -77,7 +77,7 @@ function asService(running: RunningProcess, url: string): Service {
 
 export async function startEmulatorProcess(options: { redirectUri: string }): Promise<Service> {
   const port = await freePort()
-  const running = startProcess([join(PROJECT_ROOT, 'test/emulator/main.ts')], {
+  const running = startProcess([join(PROJECT_ROOT, 'emulator/main.ts')], {
     ...process.env,
     EMULATOR_PORT: String(port),
     EMULATOR_HOST: '127.0.0.1',

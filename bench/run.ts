@@ -9,7 +9,7 @@ import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { createControlClient } from '../test/emulator/index.ts'
+import { createControlClient } from '../emulator/index.ts'
 import { createIdentityKeys, TEST_ISSUER } from '../test/fixtures/identity.ts'
 import { freePort, PROJECT_ROOT } from '../test/process.ts'
 import {

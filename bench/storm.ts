@@ -1,10 +1,10 @@
 /**
  * D, refresh storm: 200 concurrent calls for one user whose access token the emulator has just
- * expired. The connector learns it from `401 expired_access_token` (the reactive path, SPEC
+ * expired. The connector learns it from `401 expired_access_token` (the reactive path, contract
  * §7), so every in-flight call must share one refresh.
  */
 import { Pool } from 'undici'
-import type { EmulatorControlClient } from '../test/emulator/index.ts'
+import type { EmulatorControlClient } from '../emulator/index.ts'
 import { percentile } from './load.ts'
 
 export interface StormResult {

@@ -3,7 +3,7 @@
  *
  * The main app owns the user's session; the connector owns everything Dropbox. The main app
  * only ever calls the connector server-to-server with a short-lived `X-Identity-Assertion`
- * (SPEC §2), and has three integration points (SPEC §3, §5):
+ * (contract §2), and has three integration points (contract §3, §5):
  *   1. "Connect Dropbox": create a connect session, redirect the browser to its `connect_url`;
  *   2. the return page (`CONNECT_RETURN_URL`): call `complete` as the signed-in user;
  *   3. "Disconnect Dropbox": `DELETE /v1/connection`.

@@ -14,7 +14,7 @@ import { createServer } from 'node:net'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { FastifyInstance } from 'fastify'
-import { type Emulator, startEmulator } from '../test/emulator/index.ts'
+import { type Emulator, startEmulator } from '../emulator/index.ts'
 import { DEMO_IDENTITY_ISSUER, loadOrCreateDemoKeys } from './keys.ts'
 import { buildMainApp, RETURN_PATH } from './main-app.ts'
 

@@ -109,7 +109,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
-    // Identity comes from the signed header only; forwarded headers are never trusted (SPEC §3).
+    // Identity comes from the signed header only; forwarded headers are never trusted (contract §3).
     trustProxy: false,
     requestIdHeader: false,
     genReqId: () => randomUUID(),

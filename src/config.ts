@@ -1,5 +1,5 @@
 /**
- * The environment (SPEC §8), validated once at boot. Every problem is collected so an
+ * The environment (contract §8), validated once at boot. Every problem is collected so an
  * operator sees the whole list in one run instead of fixing one variable per restart.
  */
 import { readFileSync } from 'node:fs'
@@ -36,7 +36,7 @@ export interface Config {
   workspaceRoot: string
   upstreamTimeoutMs: number
   /**
-   * `REFRESH_LEASE_MS`: how long one replica may hold a connection's refresh lease (SPEC §11).
+   * `REFRESH_LEASE_MS`: how long one replica may hold a connection's refresh lease (contract §11).
    * Longer than any refresh takes; a replica killed mid-refresh blocks the others this long.
    */
   refreshLeaseMs: number
@@ -109,7 +109,7 @@ class Reader {
   }
 }
 
-/** `kid:base64(32-byte X25519 secret key)`, comma-separated; the first encrypts (SPEC §7). */
+/** `kid:base64(32-byte X25519 secret key)`, comma-separated; the first encrypts (contract §7). */
 export function parseVaultKeys(value: string): { keys: VaultKeySpec[]; problems: string[] } {
   const keys: VaultKeySpec[] = []
   const problems: string[] = []

@@ -1,6 +1,6 @@
 /**
  * The one error family of the service. Core code throws these with a stable `code`
- * (SPEC §6); the HTTP layer alone decides the status and the problem+json shape.
+ * (contract §6); the HTTP layer alone decides the status and the problem+json shape.
  */
 export type ErrorCode =
   | 'invalid_request'

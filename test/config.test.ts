@@ -16,7 +16,7 @@ function configErrors(env: Record<string, string | undefined>): string[] {
   assert.fail('expected a ConfigError')
 }
 
-test('defaults follow SPEC §8', () => {
+test('defaults follow contract §8', () => {
   const config = loadConfig(testEnv({ LOG_LEVEL: undefined }))
   assert.equal(config.port, 8080)
   assert.equal(config.host, '0.0.0.0')

@@ -4,9 +4,9 @@
  */
 import assert from 'node:assert/strict'
 import type { TestContext } from 'node:test'
+import { type Emulator, startEmulator } from '../emulator/index.ts'
 import type { App, AppDeps } from '../src/app.ts'
 import type { Config } from '../src/config.ts'
-import { type Emulator, startEmulator } from './emulator/index.ts'
 import { createIdentityKeys } from './fixtures/identity.ts'
 import { buildTestApp, type LogCapture } from './helper.ts'
 import { freePort } from './process.ts'

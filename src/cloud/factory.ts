@@ -5,20 +5,13 @@
 
 import { createDropboxProvider } from '../dropbox/provider.ts'
 import type { Metrics } from '../observability/metrics.ts'
-import type { ConnectionVault, Provider } from '../vault/ports.ts'
+import type { ConnectionVault } from '../vault/ports.ts'
 import type { CloudConfig } from './config.ts'
 import { NotConnectedError, ReconnectRequiredError } from './errors.ts'
-import type { CloudAuth, CloudClient, CloudClientFactory, TokenSource } from './protocols.ts'
+import type { CloudClient, CloudClientFactory, CloudProvider } from './protocols.ts'
 import { TokenRefresher } from './token-refresher.ts'
 import { VaultTokenSource } from './token-source.ts'
 import type { RetryPolicy } from './upstream-policy.ts'
-
-export interface CloudProvider {
-  name: Provider
-  auth: CloudAuth
-  clientFor(tokens: TokenSource): CloudClient
-  close(): Promise<void>
-}
 
 export function createCloudProvider(
   config: CloudConfig,

@@ -20,7 +20,7 @@ export interface CloudEntry {
   type: 'file' | 'folder'
   id: string
   name: string
-  /** Relative to the workspace root (SPEC §4); `""` is the root itself. */
+  /** Relative to the workspace root (contract §4); `""` is the root itself. */
   path: string
   size?: number
   modifiedAt?: string

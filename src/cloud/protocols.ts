@@ -2,7 +2,7 @@
  * The provider-agnostic ports (successor of the seed's cloud/protocols). Routes and the
  * connect flow depend on these; only `src/dropbox/` implements them.
  */
-import type { RootInfo, TokenSet } from '../vault/ports.ts'
+import type { Provider, RootInfo, TokenSet } from '../vault/ports.ts'
 import type { CloudAccount, CloudListing, ListFolderRequest } from './models.ts'
 
 /** A client bound to one user's tokens; created per request, never shared across users. */
@@ -50,4 +50,12 @@ export interface TokenSource {
 /** The seed's factory: a user id in, a client bound to that user's stored tokens out. */
 export interface CloudClientFactory {
   forUser(userId: string): Promise<CloudClient>
+}
+
+/** One cloud behind the protocol: its OAuth side and a client per token source. */
+export interface CloudProvider {
+  name: Provider
+  auth: CloudAuth
+  clientFor(tokens: TokenSource): CloudClient
+  close(): Promise<void>
 }

@@ -1,5 +1,5 @@
 /**
- * Token refresh (SPEC §7, §11): proactive 300 s before expiry and reactive after the provider
+ * Token refresh (contract §7, §11): proactive 300 s before expiry and reactive after the provider
  * rejects a token; one refresh per connection at a time, across every replica; committed by
  * compare-and-swap; the refresh token is never lost; `invalid_grant` is terminal.
  *

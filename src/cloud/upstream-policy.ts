@@ -1,5 +1,5 @@
 /**
- * Bounded, jittered retries for read-only upstream calls inside one deadline (SPEC §6).
+ * Bounded, jittered retries for read-only upstream calls inside one deadline (contract §6).
  * Only `upstream_unavailable` (5xx, connection failure) is retried: a 4xx will not improve,
  * and a 429 is the caller's to wait out (its Retry-After is forwarded).
  */

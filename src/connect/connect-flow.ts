@@ -1,11 +1,11 @@
 /**
- * The connect flow (SPEC §3), framework-free. A browser can start and finish the consent,
+ * The connect flow (contract §3), framework-free. A browser can start and finish the consent,
  * but the code is exchanged only after the main app proves, with its own session, that the
  * user who finished is the user who started (the cross-user session-fixation defence of the
  * OAuth security BCP update).
  */
 
-import type { CloudProvider } from '../cloud/factory.ts'
+import type { CloudProvider } from '../cloud/protocols.ts'
 import { ServiceError } from '../errors.ts'
 import type { ConnectionVault, ConnectSessionVault, Provider } from '../vault/ports.ts'
 import { type ConnectionStatusView, connectionStatusView } from './connection-status.ts'

@@ -1,4 +1,4 @@
-/** The `/v1/connection` view of a connection: metadata only, never a token (SPEC §5). */
+/** The `/v1/connection` view of a connection: metadata only, never a token (contract §5). */
 import type { Connection, TokenSet } from '../vault/ports.ts'
 
 export interface ConnectionStatusView {

@@ -1,4 +1,4 @@
-/** Random values and their hashes for the connect flow: only hashes are stored (SPEC §3). */
+/** Random values and their hashes for the connect flow: only hashes are stored (contract §3). */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 
 /** 256 bits, URL-safe: connect tokens, `state`, flow cookies, PKCE verifiers (RFC 7636 §4.1: 43 chars). */

@@ -3,7 +3,7 @@
  *
  * The token endpoint is called directly, not through the SDK: the SDK puts the code, the
  * verifier and the client secret into the URL's query string unencoded, and never sends the
- * PKCE verifier when a client secret is set (notes/dropbox-api.md §5).
+ * PKCE verifier when a client secret is set (docs/dropbox-api.md).
  */
 import { Dropbox } from 'dropbox'
 import {

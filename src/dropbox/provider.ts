@@ -1,8 +1,7 @@
 /** Assembles the Dropbox provider: one transport (connection pool) shared by auth and clients. */
 
 import type { CloudConfig } from '../cloud/config.ts'
-import type { CloudProvider } from '../cloud/factory.ts'
-import type { TokenSource } from '../cloud/protocols.ts'
+import type { CloudProvider, TokenSource } from '../cloud/protocols.ts'
 import { defaultRetryPolicy, type RetryPolicy } from '../cloud/upstream-policy.ts'
 import type { Metrics } from '../observability/metrics.ts'
 import { DropboxAuth } from './auth.ts'

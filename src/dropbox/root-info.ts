@@ -24,7 +24,7 @@ export function parseRootInfo(value: unknown): RootInfo | null {
 
 /**
  * `Dropbox-API-Path-Root` for the account: only when the root differs from home (a team space),
- * so paths resolve from the team root (SPEC §4). Never taken from a caller.
+ * so paths resolve from the team root (contract §4). Never taken from a caller.
  */
 export function pathRootHeader(rootInfo: RootInfo): string | undefined {
   if (rootInfo.rootNamespaceId === rootInfo.homeNamespaceId) return undefined

@@ -1,11 +1,11 @@
 /**
- * The legacy workspace path rules (SPEC §4), pure and provider-local: callers speak
+ * The legacy workspace path rules (contract §4), pure and provider-local: callers speak
  * relative paths, only this module speaks Dropbox paths.
  */
 import { ServiceError } from '../errors.ts'
 
 const MAX_RELATIVE_PATH_LENGTH = 1024
-// U+0000–U+001F and U+007F (SPEC §4 step 1): matching them is the point here.
+// U+0000–U+001F and U+007F (contract §4 step 1): matching them is the point here.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the rule rejects exactly these
 const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/
 
@@ -90,7 +90,7 @@ function countSlashes(path: string): number {
   return count
 }
 
-/** The reference reading of SPEC §4, for any input. */
+/** The reference reading of contract §4, for any input. */
 export function relativePathBySegments(
   root: string,
   pathLower: string,

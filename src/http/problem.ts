@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { type ErrorCode, ServiceError } from '../errors.ts'
 
-/** RFC 9457 problem details; `code` is the stable, machine-readable part (SPEC §6). */
+/** RFC 9457 problem details; `code` is the stable, machine-readable part (contract §6). */
 export interface Problem {
   type: string
   title: string

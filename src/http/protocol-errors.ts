@@ -1,7 +1,7 @@
 /**
  * Errors Fastify answers before any route or error handler runs: a URL that does not decode, a
  * path parameter over the router's limit, and what Node's HTTP parser refuses (oversized
- * headers, malformed requests). They get problem+json like every other error (SPEC §6), with
+ * headers, malformed requests). They get problem+json like every other error (contract §6), with
  * fixed details: Fastify's own messages echo the URL, which can carry a connect token.
  */
 import type { Socket } from 'node:net'

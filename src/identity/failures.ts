@@ -1,5 +1,5 @@
 /**
- * Turns a failed check into `invalid_identity` with a detail naming the check (SPEC §2, §6).
+ * Turns a failed check into `invalid_identity` with a detail naming the check (contract §2, §6).
  * Details are fixed strings: jose's messages are not passed on, and nothing the caller sent
  * (token, kid, claim values) is ever echoed.
  */

@@ -1,5 +1,5 @@
 /**
- * The pinned verification keys (SPEC §2): imported once at construction, looked up by `kid`,
+ * The pinned verification keys (contract §2): imported once at construction, looked up by `kid`,
  * each bound to the algorithms of its own key type so no header can pick another one.
  */
 import { type CryptoKey, importJWK, type JWK } from 'jose'

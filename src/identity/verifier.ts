@@ -1,5 +1,5 @@
 /**
- * Verifies `X-Identity-Assertion` (SPEC §2): a compact JWS from the main app whose `sub` is the
+ * Verifies `X-Identity-Assertion` (contract §2): a compact JWS from the main app whose `sub` is the
  * user id. Framework-free; the HTTP plugin is a thin adapter over `verify`.
  */
 import { type JWTHeaderParameters, jwtVerify } from 'jose'
@@ -123,7 +123,7 @@ function keyResolver(keys: KeyRing) {
   }
 }
 
-/** The checks jose has no option for (SPEC §2). */
+/** The checks jose has no option for (contract §2). */
 function checkClaims(payload: Record<string, unknown>, now: number): VerifiedAssertion {
   if (typeof payload.aud !== 'string') throw identityFailure('the audience must be a single value')
   const { sub, iat, exp } = payload

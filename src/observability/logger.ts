@@ -1,6 +1,6 @@
 /**
  * pino options shared by the service and its tests. Request logs name the route pattern,
- * never the URL (its query can carry `code`, `state` or a connect token; SPEC §9).
+ * never the URL (its query can carry `code`, `state` or a connect token; contract §9).
  */
 import type { FastifyRequest } from 'fastify'
 import pino, { type DestinationStream, type Logger } from 'pino'

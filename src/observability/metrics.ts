@@ -1,5 +1,5 @@
 /**
- * The service's Prometheus metrics (SPEC §5 `/metrics`). Core code records through this
+ * The service's Prometheus metrics (contract §5 `/metrics`). Core code records through this
  * small interface; one registry per app keeps tests that build several apps independent.
  */
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client'

@@ -1,5 +1,5 @@
 /**
- * Operator commands (SPEC §7):
+ * Operator commands (contract §7):
  *   node src/vault/cli.ts keygen [kid]   prints a new `kid:base64` VAULT_KEYS entry
  *   node src/vault/cli.ts rotate [--batch-size N]
  *                                        re-seals every secret to the first VAULT_KEYS key

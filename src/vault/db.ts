@@ -1,5 +1,5 @@
 /**
- * Opens the SQLite file with the settings SPEC §7 asks for and brings its schema up to date.
+ * Opens the SQLite file with the settings contract §7 asks for and brings its schema up to date.
  * Failures name the path and the cause, never data, so the operator can act on the message.
  */
 import { mkdirSync } from 'node:fs'

@@ -1,5 +1,5 @@
 /**
- * The vault keys (`VAULT_KEYS`, SPEC §7): the first seals, every one opens. Public keys are
+ * The vault keys (`VAULT_KEYS`, contract §7): the first seals, every one opens. Public keys are
  * derived in memory and stay in private fields: with a sealed box, whoever holds a public key
  * can mint ciphertexts that pass the row-binding check, so it is never stored, logged or returned.
  */

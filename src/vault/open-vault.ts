@@ -1,5 +1,5 @@
 /**
- * Picks the store (SPEC §8, §11): PostgreSQL when `DATABASE_URL` is set, else the SQLite file at
+ * Picks the store (contract §8, §11): PostgreSQL when `DATABASE_URL` is set, else the SQLite file at
  * `DATABASE_PATH`. Each adapter is loaded only when chosen, so a SQLite deployment never opens
  * a PostgreSQL pool and vice versa.
  */

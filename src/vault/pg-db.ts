@@ -1,5 +1,5 @@
 /**
- * Opens the PostgreSQL pool (`DATABASE_URL`, SPEC §11) and brings its schema up to date.
+ * Opens the PostgreSQL pool (`DATABASE_URL`, contract §11) and brings its schema up to date.
  * Replicas boot together, so migrations run under a session advisory lock on a connection of
  * their own: one replica migrates, the others wait and then find nothing left to do. Failures
  * name the host and database, never the password.

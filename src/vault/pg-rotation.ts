@@ -1,5 +1,5 @@
 /**
- * Rotation on PostgreSQL (SPEC §7), online like the SQLite one: each batch is one short
+ * Rotation on PostgreSQL (contract §7), online like the SQLite one: each batch is one short
  * transaction that locks its rows (`FOR UPDATE`), so a refresh committing on another replica
  * waits for the batch instead of having its new tokens overwritten by re-sealed old ones.
  */

@@ -1,5 +1,5 @@
 /**
- * The vault's tables on PostgreSQL (SPEC §7, §11): the same tables, columns, indexes and checks
+ * The vault's tables on PostgreSQL (contract §7, §11): the same tables, columns, indexes and checks
  * as `schema.ts`, in PostgreSQL's native types (`timestamptz` for the millisecond timestamps,
  * `jsonb` for the scopes). Rows come back in the same shapes, so both adapters share the row
  * mappers. Migrations come from this file via `drizzle-kit generate --config drizzle.postgres.config.ts`.

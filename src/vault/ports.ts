@@ -1,14 +1,14 @@
 /**
  * What the rest of the service needs from the vault. Callers see plaintext tokens only
  * through these interfaces; how rows are stored and sealed stays inside `src/vault/`.
- * Every method is async so a PostgreSQL adapter can sit behind the same port (SPEC §7, §11).
+ * Every method is async so a PostgreSQL adapter can sit behind the same port (contract §7, §11).
  */
 
 export type Provider = 'dropbox'
 
 export type ConnectionStatus = 'connected' | 'reconnect_required'
 
-/** Where the account's paths are rooted (SPEC §4 path root). */
+/** Where the account's paths are rooted (contract §4 path root). */
 export interface RootInfo {
   type: 'user' | 'team'
   rootNamespaceId: string
@@ -144,7 +144,7 @@ export interface ConnectSessionVault {
 }
 
 /**
- * Makes a token refresh single-flight across processes (SPEC §11): a lease on the connection
+ * Makes a token refresh single-flight across processes (contract §11): a lease on the connection
  * row, taken with one atomic conditional write and given back after the refresh commits. A
  * lease that is never given back (its holder was killed) simply expires. Both adapters
  * implement it on the `connections` row; see `src/cloud/token-refresher.ts` for the protocol.

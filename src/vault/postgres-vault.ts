@@ -1,5 +1,5 @@
 /**
- * Builds the PostgreSQL-backed vault (`DATABASE_URL`, SPEC §11): the same ports, readiness
+ * Builds the PostgreSQL-backed vault (`DATABASE_URL`, contract §11): the same ports, readiness
  * checks and rotation as `createSqliteVault`, on a connection pool that many replicas share.
  */
 import type { VaultKeySpec } from '../config.ts'

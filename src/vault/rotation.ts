@@ -1,5 +1,5 @@
 /**
- * Re-seals every secret that is not under the active key (SPEC §7 rotation). Runs online: each
+ * Re-seals every secret that is not under the active key (contract §7 rotation). Runs online: each
  * batch is one short IMMEDIATE transaction, so live writers wait for one batch at most, and rows
  * already under the active key are skipped, so a second run (or a run after a crash) is a no-op.
  */

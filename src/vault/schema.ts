@@ -1,5 +1,5 @@
 /**
- * The vault's tables (SPEC §7). Secret columns hold base64 `crypto_box_seal` ciphertexts whose
+ * The vault's tables (contract §7). Secret columns hold base64 `crypto_box_seal` ciphertexts whose
  * sealed envelope names the row; `key_id` says which vault key opens every secret of the row.
  * Timestamps are integer milliseconds. Migrations come from this file via `drizzle-kit generate`
  * (into `drizzle/sqlite/`); `pg-schema.ts` is the same tables for PostgreSQL.
@@ -54,7 +54,7 @@ export const connections = sqliteTable(
     refreshLeaseExpiresAt: integer('refresh_lease_expires_at', { mode: 'timestamp_ms' }),
   },
   (table) => [
-    // One active connection per user and provider (SPEC §10.2).
+    // One active connection per user and provider (contract §10.2).
     uniqueIndex('connections_user_provider_unique').on(table.userId, table.provider),
     index('connections_key_id_index').on(table.keyId),
     check('connections_provider_check', oneOf('provider', PROVIDERS)),

@@ -1,5 +1,5 @@
 /**
- * Secrets at rest (SPEC §7): a standard `crypto_box_seal` of a small versioned envelope that
+ * Secrets at rest (contract §7): a standard `crypto_box_seal` of a small versioned envelope that
  * names the row it belongs to. Sealed boxes carry no associated data, so the binding lives
  * inside the plaintext and opening refuses a ciphertext copied into another row or purpose.
  */

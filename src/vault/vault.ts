@@ -11,7 +11,7 @@ import { openSecret, sealSecret } from './sealed-box.ts'
 export interface Vault {
   connections: ConnectionVault
   sessions: ConnectSessionVault
-  /** Cross-process refresh single-flight (SPEC §11); see `src/cloud/token-refresher.ts`. */
+  /** Cross-process refresh single-flight (contract §11); see `src/cloud/token-refresher.ts`. */
   refreshLeases: RefreshLeases
   /** `database` (answers, migrations applied) and `vault` (the active key seals and opens). */
   readinessChecks: ReadinessCheck[]

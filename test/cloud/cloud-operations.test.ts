@@ -23,7 +23,7 @@ function callsTo(stack: Stack, route: string) {
   return stack.emulator.counters().calls.filter((call) => call.route === route)
 }
 
-test('GET /v1/me for a personal account: the SPEC shape, and no path-root header upstream', async (t) => {
+test('GET /v1/me for a personal account: the contract shape, and no path-root header upstream', async (t) => {
   const stack = await connected(t)
   const response = await stack.api('user-1', 'GET', '/v1/me')
   assert.equal(response.status, 200)

@@ -1,28 +1,9 @@
 import assert from 'node:assert/strict'
-import { readFile } from 'node:fs/promises'
 import { test } from 'node:test'
 import { DropboxWorkspaceHandler } from '../../src/dropbox/workspace-handler.ts'
 import { normalizeWorkspaceRoot } from '../../src/dropbox/workspace-paths.ts'
 import { ServiceError } from '../../src/errors.ts'
 import vectors from '../fixtures/workspace-vectors.json' with { type: 'json' }
-
-test('the committed vectors are identical to ../shared/workspace-vectors.json', async (t) => {
-  let shared: string
-  try {
-    shared = await readFile(
-      new URL('../../../shared/workspace-vectors.json', import.meta.url),
-      'utf8',
-    )
-  } catch {
-    t.skip('../shared is not beside this checkout')
-    return
-  }
-  const committed = await readFile(
-    new URL('../fixtures/workspace-vectors.json', import.meta.url),
-    'utf8',
-  )
-  assert.deepEqual(JSON.parse(committed), JSON.parse(shared))
-})
 
 test('to_dropbox: relative → Dropbox path, or invalid_path', () => {
   for (const vector of vectors.to_dropbox) {

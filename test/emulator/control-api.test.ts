@@ -1,8 +1,8 @@
 /** `/__emulator/*` through the control client, and the call log's bound. */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { CALL_LOG_SIZE, Counters } from './counters.ts'
-import { createControlClient } from './index.ts'
+import { CALL_LOG_SIZE, Counters } from '../../emulator/counters.ts'
+import { createControlClient } from '../../emulator/index.ts'
 import {
   APP_KEY,
   authorizeUrl,

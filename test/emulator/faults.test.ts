@@ -1,7 +1,7 @@
 /** Injected faults on the wire: 429 both ways, 5xx, delay, hang, malformed JSON, reset; and the call log. */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { startEmulator } from './index.ts'
+import { startEmulator } from '../../emulator/index.ts'
 import {
   BASIC,
   connect,

@@ -1,7 +1,7 @@
 /** `files/list_folder` and `/continue`: paths, entries, paging, changes, cursor errors. */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import type { Emulator } from './index.ts'
+import type { Emulator } from '../../emulator/index.ts'
 import { connect, rpc, startTestEmulator, withoutDots } from './test-helpers.ts'
 
 interface Page {

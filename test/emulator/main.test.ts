@@ -5,7 +5,7 @@ import { once } from 'node:events'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 
-const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url))
+const MAIN = fileURLToPath(new URL('../../emulator/main.ts', import.meta.url))
 
 test('main.ts serves the configured app and exits 0 on SIGTERM', async (t) => {
   const child = spawn(process.execPath, [MAIN], {

@@ -1,7 +1,7 @@
 /** Team spaces and `Dropbox-API-Path-Root`: home vs root, 422 invalid_root, a migration. */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import type { Emulator } from './index.ts'
+import type { Emulator } from '../../emulator/index.ts'
 import { connect, type RawAnswer, rpc, startTestEmulator, withoutDots } from './test-helpers.ts'
 
 const ROOT = (id: string) => ({

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { Dropbox, DropboxAuth, DropboxResponseError } from 'dropbox'
-import { dropboxFetch } from './index.ts'
+import { dropboxFetch } from '../../emulator/index.ts'
 import { APP_KEY, APP_SECRET, connect, startTestEmulator, withoutDots } from './test-helpers.ts'
 
 type SdkError = DropboxResponseError<unknown>

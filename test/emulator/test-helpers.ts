@@ -1,7 +1,7 @@
 /** Shared by the emulator's own tests (not a test file itself). */
 import { createHash, randomBytes } from 'node:crypto'
 import type { TestContext } from 'node:test'
-import { type Emulator, type EmulatorOptions, startEmulator } from './index.ts'
+import { type Emulator, type EmulatorOptions, startEmulator } from '../../emulator/index.ts'
 
 export const APP_KEY = 'test-app-key'
 export const APP_SECRET = 'test-app-secret'

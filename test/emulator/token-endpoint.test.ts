@@ -1,7 +1,7 @@
 /** `POST /oauth2/token`: grants, client authentication, and every error's exact body. */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import type { Emulator } from './index.ts'
+import type { Emulator } from '../../emulator/index.ts'
 import {
   APP_KEY,
   APP_SECRET,

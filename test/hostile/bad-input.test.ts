@@ -122,10 +122,10 @@ function query(params: Record<string, string | undefined>): string {
   return parts.length ? `?${parts.join('&')}` : ''
 }
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: SPEC §4 rejects exactly these
+// biome-ignore lint/suspicious/noControlCharactersInRegex: contract §4 rejects exactly these
 const CONTROL = /[\u0000-\u001f\u007f]/
 
-/** SPEC §4 step 1-2, independently of the implementation. */
+/** contract §4 step 1-2, independently of the implementation. */
 function pathInvalidOnItsFace(path: string): boolean {
   return CONTROL.test(path) || path.length > MAX_PATH_LENGTH || path.split('/').includes('..')
 }

@@ -27,7 +27,7 @@ const REPLICAS = 2
 const ROUNDS_PER_USER = 5
 const CALLS_PER_ROUND = 6
 /**
- * Access tokens live 300 s at the emulator: the connector's proactive margin (SPEC §7), so every
+ * Access tokens live 300 s at the emulator: the connector's proactive margin (contract §7), so every
  * call refreshes first, and refreshes of one connection race on both replicas. Expiring tokens
  * at the emulator instead would make a freshly refreshed token fail its one retry, which is a
  * correct 409 `reconnect_required`, and no real Dropbox does that to a token a second old.

@@ -1,5 +1,5 @@
 /**
- * Crash during refresh (issue 10, SPEC §7, attack 31): SIGKILL the connector process at random
+ * Crash during refresh (issue 10, contract §7, attack 31): SIGKILL the connector process at random
  * moments while token refreshes are in flight, round after round. After every kill the
  * database passes `PRAGMA integrity_check` and still holds one connected row per user; after
  * every restart every connection is usable (the old or the new token set, refreshed again if

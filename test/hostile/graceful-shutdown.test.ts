@@ -1,5 +1,5 @@
 /**
- * Graceful shutdown under load (issue 10, SPEC §9): SIGTERM while calls and a token refresh
+ * Graceful shutdown under load (issue 10, contract §9): SIGTERM while calls and a token refresh
  * are in flight. In-flight requests finish with their real answers, requests arriving on open
  * connections get 503 `shutting_down` with `Connection: close`, readiness is 503, new
  * connections are refused, the process exits 0, and a restart finds every connection intact.

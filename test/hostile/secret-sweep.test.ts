@@ -1,5 +1,5 @@
 /**
- * Secret sweep (issue 10, SPEC §9): a run through every flow and failure with debug logging,
+ * Secret sweep (issue 10, contract §9): a run through every flow and failure with debug logging,
  * with a recording proxy between the connector and Dropbox so every token Dropbox hands out is
  * known. Every log line, every response and the database, WAL and shared-memory bytes are
  * searched for every access and refresh token, code, state, PKCE verifier, connect token, flow

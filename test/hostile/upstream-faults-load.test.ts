@@ -2,13 +2,13 @@
  * Upstream faults under load (issue 10): a bounded load on loopback while the emulator injects
  * 429s (JSON and text), 5xx, hangs, resets, malformed JSON and delays into the API calls and
  * the token refreshes, and expires every access token now and then. Every answer must be a
- * success for the caller's own account or the SPEC §6 error of a fault; afterwards the service
+ * success for the caller's own account or the contract §6 error of a fault; afterwards the service
  * is ready, every connection still works, nothing secret was logged and the heap is back.
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import autocannon from 'autocannon'
-import type { Fault } from '../emulator/types.ts'
+import type { Fault } from '../../emulator/types.ts'
 import { startStack } from '../stack.ts'
 import {
   ACCESS_TOKEN_SHAPE,
@@ -45,7 +45,7 @@ const FAULTS: Array<[string, Fault, number]> = [
   ['reset outage', { kind: 'reset' }, 4],
 ]
 const ROUTES = ['/2/users/get_current_account', '/2/files/list_folder', '/oauth2/token']
-/** The SPEC §6 answer for each fault outcome; anything else is a failure. */
+/** The contract §6 answer for each fault outcome; anything else is a failure. */
 const FAULT_CODES: Record<number, { code: string; retryAfter: boolean }> = {
   429: { code: 'upstream_rate_limited', retryAfter: true },
   502: { code: 'upstream_error', retryAfter: false },

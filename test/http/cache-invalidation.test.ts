@@ -1,7 +1,7 @@
 /**
  * Through HTTP, with every cache on (verified assertions, opened tokens) and warm: a
  * disconnect, a reconnect to another account and a refresh take effect on the next call, and a
- * refreshed token is never sent again (SPEC §2, §7; issue 9).
+ * refreshed token is never sent again (contract §2, §7; issue 9).
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'

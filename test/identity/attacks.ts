@@ -1,5 +1,5 @@
 /**
- * The attack table (notes/security.md B, attacks 1-11; SPEC §2), shared by the verifier and
+ * The attack table (docs/security.md, attacks 1-11; contract §2), shared by the verifier and
  * HTTP tests so both run every case. Times are relative to a fixed clock, `NOW`.
  */
 import { createServer, type Server } from 'node:http'

@@ -1,5 +1,5 @@
 /**
- * The connect flow and disconnect across replicas (SPEC §11): any replica serves any step, the
+ * The connect flow and disconnect across replicas (contract §11): any replica serves any step, the
  * single-use connect token and `state` stay single-use across replicas, and no replica's cache
  * outlives a disconnect or a reconnect made on another.
  */

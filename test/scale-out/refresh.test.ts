@@ -1,5 +1,5 @@
 /**
- * Refresh is single-flight across replicas (SPEC §11): three `node src/server.ts` processes on
+ * Refresh is single-flight across replicas (contract §11): three `node src/server.ts` processes on
  * one PostgreSQL database, requests spread round-robin.
  */
 import assert from 'node:assert/strict'

@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import type { TestContext } from 'node:test'
-import type { Emulator } from '../emulator/index.ts'
+import type { Emulator } from '../../emulator/index.ts'
 import { createIdentityKeys, type IdentityKeys } from '../fixtures/identity.ts'
 import { randomVaultKeys, tempDir, testEnv } from '../helper.ts'
 import { freshDatabase, rawPostgres } from '../postgres.ts'

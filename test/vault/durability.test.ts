@@ -1,7 +1,7 @@
 /**
  * SIGKILL a process in the middle of token writes, again and again: every restart must find
  * an intact database where each user still has one connection holding one complete token set,
- * at least as new as the last write the killed process reported committed (SPEC §7, attack 31).
+ * at least as new as the last write the killed process reported committed (contract §7, attack 31).
  */
 import assert from 'node:assert/strict'
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process'

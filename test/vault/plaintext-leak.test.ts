@@ -1,6 +1,6 @@
 /**
  * After real vault traffic, the raw bytes on disk (database, WAL, shared memory) must not
- * contain any secret in plaintext, nor the key material (SPEC §7).
+ * contain any secret in plaintext, nor the key material (contract §7).
  */
 import assert from 'node:assert/strict'
 import { existsSync, readFileSync } from 'node:fs'

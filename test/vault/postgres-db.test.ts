@@ -1,5 +1,5 @@
 /**
- * The PostgreSQL store itself (SPEC §11): migrations at boot, also when replicas boot together,
+ * The PostgreSQL store itself (contract §11): migrations at boot, also when replicas boot together,
  * readiness on the pool, and clear errors. Always runs: PostgreSQL is part of the test machine.
  */
 import assert from 'node:assert/strict'

@@ -1,5 +1,5 @@
 /**
- * The opened-token cache never outlives the token it holds (SPEC §7, issue 9): a disconnected,
+ * The opened-token cache never outlives the token it holds (contract §7, issue 9): a disconnected,
  * refreshed, reconnected, reconnect-required or re-keyed connection is never answered from it.
  * Each test proves a miss the same way: the row is broken underneath, so only a cache hit
  * could still answer. On PostgreSQL too with `TEST_DATABASE=postgres`.

@@ -1,7 +1,7 @@
 /**
  * Puts the verified `X-Identity-Assertion` user on `request.identity` for the routes of the
  * scope it is registered in (the `/v1` scope). Nothing else ever sets it: no query, body or
- * other header can name a user (SPEC §2).
+ * other header can name a user (contract §2).
  *
  * Wrapped with fastify-plugin on purpose: a plain plugin would open a child scope and its hook
  * would guard only routes registered inside it, so `v1.register(identity)` followed by

@@ -8,7 +8,7 @@ export const ProblemSchema = Type.Object(
     detail: Type.String({
       description: 'What went wrong; never carries secrets or internal detail.',
     }),
-    code: Type.String({ description: 'Stable machine-readable code (SPEC §6).' }),
+    code: Type.String({ description: 'Stable machine-readable code (contract §6).' }),
   },
   { $id: 'Problem', title: 'Problem', description: 'RFC 9457 problem details.' },
 )

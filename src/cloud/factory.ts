@@ -9,7 +9,7 @@ import type { ConnectionVault } from '../vault/ports.ts'
 import type { CloudConfig } from './config.ts'
 import { NotConnectedError, ReconnectRequiredError } from './errors.ts'
 import type { CloudClient, CloudClientFactory, CloudProvider } from './protocols.ts'
-import { TokenRefresher } from './token-refresher.ts'
+import type { TokenRefresher } from './token-refresher.ts'
 import { VaultTokenSource } from './token-source.ts'
 import type { RetryPolicy } from './upstream-policy.ts'
 
@@ -40,5 +40,3 @@ export function createCloudClientFactory(deps: {
     },
   }
 }
-
-export { TokenRefresher }

@@ -2,8 +2,14 @@
  * The provider-agnostic ports (successor of the seed's cloud/protocols). Routes and the
  * connect flow depend on these; only `src/dropbox/` implements them.
  */
-import type { Provider, RootInfo, TokenSet } from '../vault/ports.ts'
-import type { CloudAccount, CloudListing, ListFolderRequest } from './models.ts'
+import type {
+  CloudAccount,
+  CloudListing,
+  ListFolderRequest,
+  Provider,
+  RootInfo,
+  TokenSet,
+} from './models.ts'
 
 /** A client bound to one user's tokens; created per request, never shared across users. */
 export interface CloudClient {

@@ -13,10 +13,9 @@ import {
   upstreamTimeout,
   upstreamUnavailable,
 } from '../cloud/errors.ts'
-import type { CloudAccount } from '../cloud/models.ts'
+import type { CloudAccount, RootInfo } from '../cloud/models.ts'
 import type { CloudAuth, GrantedTokens, RefreshedTokens, TokenSource } from '../cloud/protocols.ts'
 import { callWithRetries, type RetryPolicy } from '../cloud/upstream-policy.ts'
-import type { RootInfo } from '../vault/ports.ts'
 import type { DropboxServiceDeps } from './dropbox-service.ts'
 import { DropboxService } from './dropbox-service.ts'
 

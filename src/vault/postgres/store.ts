@@ -10,8 +10,17 @@
  * - Leases expire on the database's `clock_timestamp()`, so replicas with skewed clocks agree;
  *   a dead holder is only ever detected by expiry (its machine cannot be probed).
  */
-import { and, asc, eq, gt, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm'
+import { asc, eq, gt, lt, sql } from 'drizzle-orm'
 import type { Provider } from '../../cloud/models.ts'
+import {
+  connectionOfUser,
+  connectionWrite,
+  LEASE_RELEASED,
+  leaseFree,
+  leaseHeldBy,
+  sessionStep,
+  startedWithState,
+} from '../guards.ts'
 import type {
   ConnectionChanges,
   ConnectSessionChanges,
@@ -43,16 +52,12 @@ class PostgresStore implements VaultStore {
   constructor(database: PgVaultDatabase) {
     this.#database = database
     this.#db = database.db
-    this.#byUser = this.#db
-      .select()
-      .from(connections)
-      .where(
-        and(
-          eq(connections.userId, sql.placeholder('userId')),
-          eq(connections.provider, sql.placeholder('provider')),
-        ),
-      )
-      .prepare('connections_by_user')
+    const user = connectionOfUser(
+      connections,
+      sql.placeholder('userId'),
+      sql.placeholder('provider'),
+    )
+    this.#byUser = this.#db.select().from(connections).where(user).prepare('connections_by_user')
     this.#byId = this.#db
       .select()
       .from(connections)
@@ -76,7 +81,7 @@ class PostgresStore implements VaultStore {
       await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${key}, 0))`)
       const [previous] = await tx
         .delete(connections)
-        .where(and(eq(connections.userId, row.userId), eq(connections.provider, row.provider)))
+        .where(connectionOfUser(connections, row.userId, row.provider))
         .returning()
       const [inserted] = await tx.insert(connections).values(row).returning()
       if (!inserted) throw new Error('insert returned no row')
@@ -85,46 +90,35 @@ class PostgresStore implements VaultStore {
   }
 
   async updateConnection(id: string, changes: ConnectionChanges, expectedVersion?: number) {
-    const cas = expectedVersion === undefined ? undefined : eq(connections.version, expectedVersion)
-    const [row] = await this.#db
-      .update(connections)
-      .set(cas ? { ...changes, version: sql`${connections.version} + 1` } : changes)
-      .where(and(eq(connections.id, id), cas))
-      .returning()
+    const write = connectionWrite(connections, id, changes, expectedVersion)
+    const [row] = await this.#db.update(connections).set(write.set).where(write.where).returning()
     return row
   }
 
   async deleteConnection(userId: string, provider: Provider) {
     const [row] = await this.#db
       .delete(connections)
-      .where(and(eq(connections.userId, userId), eq(connections.provider, provider)))
+      .where(connectionOfUser(connections, userId, provider))
       .returning()
     return row
   }
 
   async takeLease(connectionId: string, holder: string, ttlMs: number) {
     const now = sql`clock_timestamp()`
-    const rows = await this.#db
+    const expiresAt = sql`${now} + ${ttlMs} * interval '1 millisecond'`
+    const taken = await this.#db
       .update(connections)
-      .set({
-        refreshLeaseHolder: holder,
-        refreshLeaseExpiresAt: sql`${now} + ${ttlMs} * interval '1 millisecond'`,
-      })
-      .where(
-        and(
-          eq(connections.id, connectionId),
-          or(isNull(connections.refreshLeaseHolder), lte(connections.refreshLeaseExpiresAt, now)),
-        ),
-      )
+      .set({ refreshLeaseHolder: holder, refreshLeaseExpiresAt: expiresAt })
+      .where(leaseFree(connections, connectionId, now))
       .returning({ id: connections.id })
-    return rows.length === 1
+    return taken.length === 1
   }
 
   async releaseLease(connectionId: string, holder: string) {
     await this.#db
       .update(connections)
-      .set({ refreshLeaseHolder: null, refreshLeaseExpiresAt: null })
-      .where(and(eq(connections.id, connectionId), eq(connections.refreshLeaseHolder, holder)))
+      .set(LEASE_RELEASED)
+      .where(leaseHeldBy(connections, connectionId, holder))
   }
 
   async insertSession(row: NewConnectSessionRow) {
@@ -150,13 +144,7 @@ class PostgresStore implements VaultStore {
     const [row] = await this.#db
       .select()
       .from(connectSessions)
-      .where(
-        and(
-          eq(connectSessions.stateHash, stateHash),
-          eq(connectSessions.status, 'started'),
-          gt(connectSessions.expiresAt, now),
-        ),
-      )
+      .where(startedWithState(connectSessions, stateHash, now))
     return row
   }
 
@@ -164,13 +152,7 @@ class PostgresStore implements VaultStore {
     const [row] = await this.#db
       .update(connectSessions)
       .set(changes)
-      .where(
-        and(
-          eq(connectSessions.id, id),
-          inArray(connectSessions.status, [...guard.from]),
-          guard.unexpiredAt && gt(connectSessions.expiresAt, guard.unexpiredAt),
-        ),
-      )
+      .where(sessionStep(connectSessions, id, guard))
       .returning()
     return row
   }

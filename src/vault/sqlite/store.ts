@@ -7,8 +7,18 @@
  *   lease whose holder is a dead process of this machine is taken over at once.
  * - After a rotation the WAL is checkpointed, so frames holding old-key ciphertexts go.
  */
-import { and, asc, eq, gt, inArray, isNull, lt, lte, or, type SQL, sql } from 'drizzle-orm'
+import { asc, eq, gt, lt, type SQL, sql } from 'drizzle-orm'
 import type { Provider } from '../../cloud/models.ts'
+import {
+  connectionOfUser,
+  connectionWrite,
+  LEASE_RELEASED,
+  type LeaseColumns,
+  leaseFree,
+  leaseHeldBy,
+  sessionStep,
+  startedWithState,
+} from '../guards.ts'
 import { isDeadLocalHolder } from '../lease-holder.ts'
 import type {
   ConnectionChanges,
@@ -41,16 +51,12 @@ class SqliteStore implements VaultStore {
   constructor(database: VaultDatabase) {
     this.#database = database
     this.#db = database.db
-    this.#byUser = this.#db
-      .select()
-      .from(connections)
-      .where(
-        and(
-          eq(connections.userId, sql.placeholder('userId')),
-          eq(connections.provider, sql.placeholder('provider')),
-        ),
-      )
-      .prepare()
+    const user = connectionOfUser(
+      connections,
+      sql.placeholder('userId'),
+      sql.placeholder('provider'),
+    )
+    this.#byUser = this.#db.select().from(connections).where(user).prepare()
     this.#byId = this.#db
       .select()
       .from(connections)
@@ -70,7 +76,7 @@ class SqliteStore implements VaultStore {
     return this.#db.transaction((tx) => {
       const previous = tx
         .delete(connections)
-        .where(and(eq(connections.userId, row.userId), eq(connections.provider, row.provider)))
+        .where(connectionOfUser(connections, row.userId, row.provider))
         .returning()
         .get()
       return { row: tx.insert(connections).values(row).returning().get(), previous }
@@ -78,19 +84,14 @@ class SqliteStore implements VaultStore {
   }
 
   async updateConnection(id: string, changes: ConnectionChanges, expectedVersion?: number) {
-    const cas = expectedVersion === undefined ? undefined : eq(connections.version, expectedVersion)
-    return this.#db
-      .update(connections)
-      .set(cas ? { ...changes, version: sql`${connections.version} + 1` } : changes)
-      .where(and(eq(connections.id, id), cas))
-      .returning()
-      .get()
+    const write = connectionWrite(connections, id, changes, expectedVersion)
+    return this.#db.update(connections).set(write.set).where(write.where).returning().get()
   }
 
   async deleteConnection(userId: string, provider: Provider) {
     return this.#db
       .delete(connections)
-      .where(and(eq(connections.userId, userId), eq(connections.provider, provider)))
+      .where(connectionOfUser(connections, userId, provider))
       .returning()
       .get()
   }
@@ -101,39 +102,19 @@ class SqliteStore implements VaultStore {
       refreshLeaseHolder: holder,
       refreshLeaseExpiresAt: new Date(now.getTime() + ttlMs),
     }
-    const free = or(
-      isNull(connections.refreshLeaseHolder),
-      lte(connections.refreshLeaseExpiresAt, now),
-    )
-    if (this.#setLease(connectionId, lease, free)) return true
+    if (this.#setLease(lease, leaseFree(connections, connectionId, now))) return true
+    // Every process sharing the file runs on this machine: a dead holder need not be waited out.
     const current = this.#byId.get({ id: connectionId })?.refreshLeaseHolder
     if (!current || !isDeadLocalHolder(current)) return false
-    return this.#setLease(connectionId, lease, eq(connections.refreshLeaseHolder, current))
+    return this.#setLease(lease, leaseHeldBy(connections, connectionId, current))
   }
 
   async releaseLease(connectionId: string, holder: string) {
-    this.#setLease(
-      connectionId,
-      { refreshLeaseHolder: null, refreshLeaseExpiresAt: null },
-      eq(connections.refreshLeaseHolder, holder),
-    )
+    this.#setLease(LEASE_RELEASED, leaseHeldBy(connections, connectionId, holder))
   }
 
-  #setLease(
-    id: string,
-    lease: Pick<
-      ConnectionChanges & NewConnectionRow,
-      'refreshLeaseHolder' | 'refreshLeaseExpiresAt'
-    >,
-    condition: SQL | undefined,
-  ): boolean {
-    return (
-      this.#db
-        .update(connections)
-        .set(lease)
-        .where(and(eq(connections.id, id), condition))
-        .run().changes === 1
-    )
+  #setLease(lease: LeaseColumns, where: SQL | undefined): boolean {
+    return this.#db.update(connections).set(lease).where(where).run().changes === 1
   }
 
   async insertSession(row: NewConnectSessionRow) {
@@ -156,13 +137,7 @@ class SqliteStore implements VaultStore {
     return this.#db
       .select()
       .from(connectSessions)
-      .where(
-        and(
-          eq(connectSessions.stateHash, stateHash),
-          eq(connectSessions.status, 'started'),
-          gt(connectSessions.expiresAt, now),
-        ),
-      )
+      .where(startedWithState(connectSessions, stateHash, now))
       .get()
   }
 
@@ -170,13 +145,7 @@ class SqliteStore implements VaultStore {
     return this.#db
       .update(connectSessions)
       .set(changes)
-      .where(
-        and(
-          eq(connectSessions.id, id),
-          inArray(connectSessions.status, [...guard.from]),
-          guard.unexpiredAt && gt(connectSessions.expiresAt, guard.unexpiredAt),
-        ),
-      )
+      .where(sessionStep(connectSessions, id, guard))
       .returning()
       .get()
   }

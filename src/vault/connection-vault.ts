@@ -17,7 +17,7 @@ import {
 import type { KeyRing } from './crypto/key-ring.ts'
 import { newLeaseHolder } from './lease-holder.ts'
 import type { Connection, ConnectionVault, NewConnection, RefreshLeases } from './ports.ts'
-import type { ConnectionRow, VaultStore } from './store.ts'
+import type { ConnectionChanges, ConnectionRow, VaultStore } from './store.ts'
 import type { TokenCache } from './token-cache.ts'
 
 export interface VaultDeps {
@@ -96,9 +96,8 @@ export class StoredConnectionVault implements ConnectionVault, RefreshLeases {
     // rotation between the read and the write re-seals under the key we seal with.
     const identity = await this.#store.connectionById(connectionId)
     if (!identity) return null
-    const row = await this.#compareAndSwap(connectionId, expectedVersion, {
-      ...sealTokens(this.#ring, identity, tokens),
-    })
+    const sealed = sealTokens(this.#ring, identity, tokens)
+    const row = await this.#compareAndSwap(connectionId, expectedVersion, sealed)
     if (row) this.#cache.set(row.id, row.version, tokens)
     return row ? toConnection(row) : null
   }
@@ -146,7 +145,7 @@ export class StoredConnectionVault implements ConnectionVault, RefreshLeases {
   async #compareAndSwap(
     connectionId: string,
     expectedVersion: number,
-    changes: Parameters<VaultStore['updateConnection']>[1],
+    changes: ConnectionChanges,
   ): Promise<ConnectionRow | undefined> {
     const row = await this.#store.updateConnection(
       connectionId,

@@ -24,11 +24,28 @@ export interface RotationReport extends RotationCounts {
 
 type Secrets = Partial<Record<SecretPurpose, string | null>>
 
-/** Where each table keeps its secrets: the purpose of every sealed column. */
-const SEALED_COLUMNS = {
-  connections: { access_token: 'accessToken', refresh_token: 'refreshToken' },
-  connect_sessions: { code_verifier: 'codeVerifier', authorization_code: 'code' },
-} as const satisfies { [T in SealedTable]: Partial<Record<SecretPurpose, keyof SealedRows[T]>> }
+/** Where each table keeps its secrets: read by purpose, written back to their columns. */
+const SEALED: {
+  [T in SealedTable]: {
+    secrets(row: SealedRows[T]): Secrets
+    columns(row: SealedRows[T], resealed: Secrets): Resealed
+  }
+} = {
+  connections: {
+    secrets: (row) => ({ access_token: row.accessToken, refresh_token: row.refreshToken }),
+    columns: (row, resealed) => ({
+      accessToken: resealed.access_token ?? row.accessToken,
+      refreshToken: resealed.refresh_token ?? row.refreshToken,
+    }),
+  },
+  connect_sessions: {
+    secrets: (row) => ({ code_verifier: row.codeVerifier, authorization_code: row.code }),
+    columns: (row, resealed) => ({
+      codeVerifier: resealed.code_verifier ?? row.codeVerifier,
+      code: resealed.authorization_code ?? row.code,
+    }),
+  },
+}
 
 export async function rotateSecrets(
   store: VaultStore,
@@ -55,21 +72,11 @@ function resealer<T extends SealedTable>(
   table: T,
   report: RotationReport,
 ): Reseal<T> {
-  const columns: Partial<Record<SecretPurpose, string>> = SEALED_COLUMNS[table]
+  const sealed = SEALED[table]
   return (row) => {
-    const fields = row as unknown as Record<string, string | null>
-    const secrets: Secrets = {}
-    for (const [purpose, column] of Object.entries(columns)) {
-      secrets[purpose as SecretPurpose] = fields[column] ?? null
-    }
-    const resealed = resealForRotation(ring, table, row, secrets, report)
+    const resealed = resealForRotation(ring, table, row, sealed.secrets(row), report)
     if (resealed === null) return null
-    const changes: Record<string, string> = { keyId: ring.activeKeyId }
-    for (const [purpose, column] of Object.entries(columns)) {
-      const value = resealed[purpose as SecretPurpose]
-      if (value) changes[column] = value
-    }
-    return changes as Resealed
+    return { ...sealed.columns(row, resealed), keyId: ring.activeKeyId }
   }
 }
 

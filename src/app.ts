@@ -18,6 +18,7 @@ import { createCloudClientFactory, createCloudProvider, TokenRefresher } from '.
 import type { RetryPolicy } from './cloud/upstream-policy.ts'
 import type { Config } from './config.ts'
 import { ConnectFlow } from './connect/connect-flow.ts'
+import { setUpListeners } from './http/listeners.ts'
 import docs from './http/plugins/docs.ts'
 import identity from './http/plugins/identity.ts'
 import observability from './http/plugins/observability.ts'
@@ -28,7 +29,9 @@ import connectBrowser from './http/routes/connect-browser.ts'
 import connectSessions from './http/routes/connect-sessions.ts'
 import connectionRoutes from './http/routes/connection.ts'
 import operations, { type ReadinessCheck } from './http/routes/operations.ts'
+import { createCallers } from './identity/callers.ts'
 import { createIdentityVerifier } from './identity/verifier.ts'
+import { type Audit, createAudit } from './observability/audit.ts'
 import { createLogger } from './observability/logger.ts'
 import { createMetrics, type Metrics } from './observability/metrics.ts'
 import { openVault } from './vault/open-vault.ts'
@@ -62,6 +65,7 @@ export interface AppDeps {
   vault?: VaultBackend
   retryPolicy?: RetryPolicy
   readinessChecks?: ReadinessCheck[]
+  audit?: Audit
 }
 
 const SESSION_PURGE_INTERVAL_MS = 60_000
@@ -70,6 +74,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   const logger = deps.logger ?? createLogger(config.logLevel)
   const metrics = deps.metrics ?? createMetrics()
   const clock = deps.clock ?? Date.now
+  const audit = deps.audit ?? createAudit(logger)
   let draining = false
 
   const vault =
@@ -81,6 +86,12 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
       clock: () => new Date(clock()),
     }))
   const verifier = await createIdentityVerifier({ ...config.identity, clock })
+  const callers = createCallers(config.callers)
+  if (!callers.configured) {
+    logger.warn(
+      'IDENTITY_CALLERS is not set: every key of IDENTITY_JWKS may call every operation (contract §2)',
+    )
+  }
   const provider = createCloudProvider(cloudConfigFrom(config), {
     metrics,
     clock,
@@ -123,6 +134,15 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
 
   app.setErrorHandler(problemErrorHandler)
   app.setNotFoundHandler(notFoundHandler)
+  setUpListeners(app)
+  // Every /v1 answer, errors and 404s included, is private and typed (contract §9).
+  app.addHook('onSend', (request, reply, payload, done) => {
+    if (request.url.startsWith('/v1')) {
+      reply.header('cache-control', 'no-store')
+      reply.header('x-content-type-options', 'nosniff')
+    }
+    done(null, payload)
+  })
 
   const purgeTimer = setInterval(() => {
     vault.sessions.purgeExpired(new Date(clock())).catch((error: unknown) => {
@@ -170,7 +190,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   })
   await app.register(
     async (v1) => {
-      await v1.register(identity, { verifier })
+      await v1.register(identity, { verifier, callers, audit })
       await v1.register(connectSessions, { flow })
       await v1.register(connectionRoutes, { flow })
       await v1.register(cloudRoutes, { clients })

@@ -14,6 +14,7 @@ import Fastify, {
 } from 'fastify'
 import type { Logger } from 'pino'
 import { cloudConfigFrom } from './cloud/config.ts'
+import { CursorEnvelope } from './cloud/cursor-envelope.ts'
 import { createCloudClientFactory, createCloudProvider, TokenRefresher } from './cloud/factory.ts'
 import type { RetryPolicy } from './cloud/upstream-policy.ts'
 import type { Config } from './config.ts'
@@ -34,6 +35,7 @@ import { createIdentityVerifier } from './identity/verifier.ts'
 import { type Audit, createAudit } from './observability/audit.ts'
 import { createLogger } from './observability/logger.ts'
 import { createMetrics, type Metrics } from './observability/metrics.ts'
+import { deriveCursorKeys } from './vault/cursor-keys.ts'
 import { openVault } from './vault/open-vault.ts'
 import type { ConnectionVault, ConnectSessionVault, RefreshLeases } from './vault/ports.ts'
 
@@ -105,7 +107,13 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
     leases: vault.refreshLeases,
     leaseMs: config.refreshLeaseMs,
   })
-  const clients = createCloudClientFactory({ provider, vault: vault.connections, refresher, clock })
+  const clients = createCloudClientFactory({
+    provider,
+    vault: vault.connections,
+    refresher,
+    clock,
+    cursors: new CursorEnvelope(deriveCursorKeys(config.vaultKeys)),
+  })
   const flow = new ConnectFlow({
     sessions: vault.sessions,
     connections: vault.connections,
@@ -134,7 +142,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
 
   app.setErrorHandler(problemErrorHandler)
   app.setNotFoundHandler(notFoundHandler)
-  setUpListeners(app)
+  const listeners = setUpListeners(app)
   // Every /v1 answer, errors and 404s included, is private and typed (contract §9).
   app.addHook('onSend', (request, reply, payload, done) => {
     if (request.url.startsWith('/v1')) {
@@ -169,6 +177,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
     )
   })
   app.addHook('onClose', async () => {
+    await listeners.closed()
     clearInterval(purgeTimer)
     await provider.close()
     if (!deps.vault) await vault.close()

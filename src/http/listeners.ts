@@ -47,23 +47,27 @@ function guard(request: FastifyRequest, reply: FastifyReply, done: () => void): 
 }
 
 /**
- * Called by `buildApp` before `ready`: creates the internal server (same request handler,
- * same client-error handling, same timeouts) and closes it with the app, before the app's
- * resources close.
+ * Called by `buildApp` before `ready`: creates the internal server (same request handler, same
+ * client-error handling and timeouts). It stops accepting when the app starts closing, like the
+ * public one; `closed()` resolves once its last request finished, and the app awaits it before
+ * closing its resources.
  */
-export function setUpListeners(app: FastifyInstance): void {
+export function setUpListeners(app: FastifyInstance): { closed(): Promise<void> } {
   const internal = createServer(app.routing)
   for (const listener of app.server.listeners('clientError')) {
     internal.on('clientError', listener as (...args: unknown[]) => void)
   }
   app.decorate('internalServer', internal)
   app.addHook('onRequest', guard)
-  app.addHook('preClose', async () => {
-    if (!internal.listening) return
-    const closed = new Promise<void>((resolve) => internal.close(() => resolve()))
-    internal.closeIdleConnections()
-    await closed
+  let closed: Promise<void> = Promise.resolve()
+  app.addHook('preClose', (done) => {
+    if (internal.listening) {
+      closed = new Promise<void>((resolve) => internal.close(() => resolve()))
+      internal.closeIdleConnections()
+    }
+    done()
   })
+  return { closed: () => closed }
 }
 
 export interface ListenOptions {

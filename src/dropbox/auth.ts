@@ -26,6 +26,7 @@ export interface DropboxAppConfig {
   redirectUri: string
   scopes: string[]
   authorizeUrl: string
+  forceReapprove: boolean
 }
 
 interface TokenResponse {
@@ -68,6 +69,8 @@ export class DropboxAuth implements CloudAuth {
       code_challenge_method: 'S256',
       token_access_type: 'offline',
       scope: this.#app.scopes.join(' '),
+      // The person always sees, and can switch, the account being linked (contract §3.2).
+      ...(this.#app.forceReapprove ? { force_reapprove: 'true' } : {}),
     })
     const url = new URL(this.#app.authorizeUrl)
     return `${url.origin}${url.pathname}?${query}`

@@ -18,6 +18,7 @@ import { createCloudClientFactory, createCloudProvider, TokenRefresher } from '.
 import type { RetryPolicy } from './cloud/upstream-policy.ts'
 import type { Config } from './config.ts'
 import { ConnectFlow } from './connect/connect-flow.ts'
+import { Revoker } from './connect/revocation.ts'
 import docs from './http/plugins/docs.ts'
 import identity from './http/plugins/identity.ts'
 import observability from './http/plugins/observability.ts'
@@ -29,6 +30,7 @@ import connectSessions from './http/routes/connect-sessions.ts'
 import connectionRoutes from './http/routes/connection.ts'
 import operations, { type ReadinessCheck } from './http/routes/operations.ts'
 import { createIdentityVerifier } from './identity/verifier.ts'
+import { type Audit, createAudit } from './observability/audit.ts'
 import { createLogger } from './observability/logger.ts'
 import { createMetrics, type Metrics } from './observability/metrics.ts'
 import { openVault } from './vault/open-vault.ts'
@@ -62,6 +64,7 @@ export interface AppDeps {
   vault?: VaultBackend
   retryPolicy?: RetryPolicy
   readinessChecks?: ReadinessCheck[]
+  audit?: Audit
 }
 
 const SESSION_PURGE_INTERVAL_MS = 60_000
@@ -70,6 +73,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   const logger = deps.logger ?? createLogger(config.logLevel)
   const metrics = deps.metrics ?? createMetrics()
   const clock = deps.clock ?? Date.now
+  const audit = deps.audit ?? createAudit(logger)
   let draining = false
 
   const vault =
@@ -102,8 +106,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
     publicBaseUrl: config.publicBaseUrl,
     returnUrl: config.connectReturnUrl,
     clock,
-    onRevokeFailed: (reason) =>
-      logger.warn({ reason }, 'token revocation failed; the connection was deleted locally'),
+    revoker: new Revoker({ auth: provider.auth, queue: null, audit, metrics, clock }),
+    audit,
   })
 
   const app = Fastify({

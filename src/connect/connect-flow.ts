@@ -183,17 +183,29 @@ export class ConnectFlow {
       )
 
     const granted = await provider.auth.exchangeCode(claimed)
-    const account = await provider.auth.accountForToken(granted.accessToken)
-    const { connection, previousTokens } = await connections.replace({
-      userId,
-      provider: this.#provider,
-      accountId: account.accountId,
-      email: account.email,
-      scopes: granted.scopes,
-      tokenType: granted.tokenType,
-      rootInfo: account.root,
-      tokens: granted,
-    })
+    // From here Dropbox holds a live grant: whatever stops it from being stored revokes it.
+    let stored: Awaited<ReturnType<ConnectionVault['replace']>>
+    try {
+      const account = await provider.auth.accountForToken(granted.accessToken)
+      stored = await connections.replace({
+        userId,
+        provider: this.#provider,
+        accountId: account.accountId,
+        email: account.email,
+        scopes: granted.scopes,
+        tokenType: granted.tokenType,
+        rootInfo: account.root,
+        tokens: granted,
+      })
+    } catch (error) {
+      await this.#deps.revoker.revokeGrant(granted, {
+        userId,
+        provider: this.#provider,
+        reason: 'failed_connect',
+      })
+      throw error
+    }
+    const { connection, previousTokens } = stored
     if (previousTokens) {
       this.#deps.audit('connection_replaced', { user: userId })
       await this.#deps.revoker.revokeGrant(previousTokens, {

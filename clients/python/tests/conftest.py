@@ -39,9 +39,10 @@ def user_id():
 def connect(stack):
     """The whole connect flow for a user client: start, consent in a browser, complete."""
 
-    def run(client, account_id="dbid:alice"):
+    def run(client, account_id=None):
         session = client.start_connect()
-        query = return_query(Browser().consent(session.connect_url, account_id))
+        account = account_id or stack.account_id("alice")
+        query = return_query(Browser().consent(session.connect_url, account))
         assert query["status"] == "authorized"
         assert query["session"] == session.id
         return client.complete(query["session"], query.get("completion"))

@@ -135,6 +135,13 @@ class Stack:
     children: List[_Child]
     workdir: Path
 
+    def account_id(self, name: str) -> str:
+        """The id of the emulator's standard account `name` (alice, bob, carol)."""
+        response = requests.get(f"{self.emulator_url}/__emulator/state", timeout=10)
+        response.raise_for_status()
+        by_email = {a["email"]: a["accountId"] for a in response.json()["accounts"]}
+        return by_email[f"{name}@example.com"]
+
     def control(self, method: str, **args: object) -> dict:
         """The emulator's control API (`/__emulator/<method>`)."""
         response = requests.post(f"{self.emulator_url}/__emulator/{method}", json=args, timeout=10)
@@ -166,10 +173,15 @@ def start_stack() -> Stack:
         emulator = _Child(
             "emulator",
             ["emulator/main.ts"],
-            {"EMULATOR_PORT": "0", "EMULATOR_REDIRECT_URIS": f"{public_url}/connect/callback"},
+            {
+                "EMULATOR_PORT": "0",
+                "EMULATOR_CONTENT_PORT": "0",
+                "EMULATOR_REDIRECT_URIS": f"{public_url}/connect/callback",
+            },
         )
         children.append(emulator)
         emulator_url = emulator.wait_for_line(r"listening on (http://\S+)").group(1)
+        content_url = emulator.wait_for_line(r"content\s+(http://\S+)/2/").group(1)
 
         two_listeners = "INTERNAL_PORT" in (REPO / "src" / "config.ts").read_text()
         vault_key = base64.b64encode(os.urandom(32)).decode()
@@ -198,7 +210,7 @@ def start_stack() -> Stack:
                 "DROPBOX_APP_KEY": "test-app-key",
                 "DROPBOX_APP_SECRET": "test-app-secret",
                 "DROPBOX_API_BASE_URL": emulator_url,
-                "DROPBOX_CONTENT_BASE_URL": emulator_url,
+                "DROPBOX_CONTENT_BASE_URL": content_url,
                 "DROPBOX_AUTHORIZE_URL": f"{emulator_url}/oauth2/authorize",
                 "CONNECT_RETURN_URL": RETURN_URL,
                 "UPSTREAM_TIMEOUT_MS": "3000",

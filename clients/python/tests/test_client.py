@@ -1,6 +1,7 @@
 """The Python client against the real connector and the Dropbox emulator (contract §3, §5, §6)."""
 
 import json
+import secrets
 import socket
 import threading
 import time
@@ -78,19 +79,19 @@ def test_the_whole_journey_connect_list_page_disconnect(stack, connector, user_i
     client = connector.for_user(user_id)
     session = client.start_connect()
     assert session.connect_url.startswith(f"{stack.public_url}/connect?token=")
-    query = return_query(Browser().consent(session.connect_url, "dbid:alice"))
+    query = return_query(Browser().consent(session.connect_url, stack.account_id("alice")))
     assert query["status"] == "authorized" and query["session"] == session.id
 
     connection = client.complete(session.id, query.get("completion"))
     assert connection.is_connected
-    assert connection.account_id == "dbid:alice"
+    assert connection.account_id == stack.account_id("alice")
     assert connection.email == "alice@example.com"
     assert "files.metadata.read" in connection.scopes
     assert connection.connected_at is not None and connection.connected_at.tzinfo is not None
-    assert client.connection().account_id == "dbid:alice"
+    assert client.connection().account_id == stack.account_id("alice")
 
     me = client.me()
-    assert (me.account_id, me.email, me.team, me.root.type) == ("dbid:alice", "alice@example.com", None, "user")
+    assert (me.account_id, me.email, me.team, me.root.type) == (stack.account_id("alice"), "alice@example.com", None, "user")
 
     top = client.list_folder("")
     names = {entry.name for entry in top.entries}
@@ -136,7 +137,7 @@ def test_listing_errors_are_their_classes(connector, user_id, connect):
 def test_a_second_complete_is_refused(connector, user_id, stack):
     client = connector.for_user(user_id)
     session = client.start_connect()
-    query = return_query(Browser().consent(session.connect_url, "dbid:bob"))
+    query = return_query(Browser().consent(session.connect_url, stack.account_id("bob")))
     client.complete(session.id, query.get("completion"))
     with pytest.raises(SessionProblem) as raised:
         client.complete(session.id, query.get("completion"))
@@ -145,10 +146,10 @@ def test_a_second_complete_is_refused(connector, user_id, stack):
     assert raised.value.status == 409
 
 
-def test_another_user_cannot_complete_and_the_session_is_cancelled(connector, user_id):
+def test_another_user_cannot_complete_and_the_session_is_cancelled(connector, user_id, stack):
     starter, other = connector.for_user(user_id), connector.for_user(user_id + "-other")
     session = starter.start_connect()
-    query = return_query(Browser().consent(session.connect_url, "dbid:alice"))
+    query = return_query(Browser().consent(session.connect_url, stack.account_id("alice")))
     with pytest.raises(SessionUserMismatch) as raised:
         other.complete(session.id, query.get("completion"))
     assert raised.value.status == 403
@@ -159,25 +160,26 @@ def test_another_user_cannot_complete_and_the_session_is_cancelled(connector, us
 
 
 @pytest.mark.skipif(not landed("completion_mismatch"), reason="the completion secret (#14) has not landed")
-def test_a_wrong_completion_secret_is_refused(connector, user_id):
+def test_a_wrong_completion_secret_is_refused(connector, user_id, stack):
     client = connector.for_user(user_id)
     session = client.start_connect()
-    query = return_query(Browser().consent(session.connect_url, "dbid:alice"))
+    query = return_query(Browser().consent(session.connect_url, stack.account_id("alice")))
     assert query["completion"]
     with pytest.raises(CompletionMismatch):
         client.complete(session.id, "x" * len(query["completion"]))
     assert client.connection().status == "not_connected"
 
 
-def test_a_denied_consent_comes_back_as_denied(connector, user_id):
+def test_a_denied_consent_comes_back_as_denied(connector, user_id, stack):
     session = connector.for_user(user_id).start_connect()
-    query = return_query(Browser().consent(session.connect_url, "dbid:alice", decision="deny"))
+    query = return_query(Browser().consent(session.connect_url, stack.account_id("alice"), decision="deny"))
     assert query["status"] == "denied"
     assert "completion" not in query
 
 
 def test_a_revoked_grant_is_reconnect_required(stack, connector, user_id, connect):
-    account = f"dbid:{user_id}"
+    # An account of its own (ids as Dropbox issues them: dbid: + 35 characters).
+    account = "dbid:AA" + secrets.token_urlsafe(33)[:33]
     stack.control(
         "seed-account",
         accountId=account, email=f"{user_id}@example.com", givenName="Rev", surname="Oked",
@@ -219,9 +221,9 @@ def test_a_wrong_issuer_is_invalid_identity(stack):
 
 
 def test_es256_keys_sign_too(stack, connector, user_id, connect):
-    connect(connector.for_user(user_id), "dbid:bob")
+    connect(connector.for_user(user_id), stack.account_id("bob"))
     reports = CloudConnector(stack.api_url, IdentitySigner(stack.es256_jwk, issuer=ISSUER))
-    assert reports.for_user(user_id).me().account_id == "dbid:bob"
+    assert reports.for_user(user_id).me().account_id == stack.account_id("bob")
 
 
 @pytest.mark.skipif(not landed("operation_not_allowed"), reason="per-caller permissions (#15) have not landed")

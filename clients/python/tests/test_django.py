@@ -68,13 +68,13 @@ def start_connect(client):
     return response["Location"]
 
 
-def test_the_connect_journey_end_to_end(django_site, user_id):
+def test_the_connect_journey_end_to_end(django_site, user_id, stack):
     client = signed_in(user_id)
     home = client.get("/")
     assert b"Dropbox is not connected." in home.content
 
     connect_url = start_connect(client)
-    return_url = Browser().consent(connect_url, "dbid:alice")
+    return_url = Browser().consent(connect_url, stack.account_id("alice"))
     landed_page = back_to_main_app(client, return_url)
     assert landed_page.redirect_chain[-1][0] == "/"
     assert page_messages(landed_page) == ["Your Dropbox is connected."]
@@ -107,9 +107,9 @@ def test_signed_out_visitors_are_sent_to_sign_in(django_site):
     assert response.status_code == 302 and response["Location"].startswith("/login/")
 
 
-def test_a_link_finished_by_another_user_connects_nothing(django_site, user_id):
+def test_a_link_finished_by_another_user_connects_nothing(django_site, user_id, stack):
     starter, other = signed_in(user_id), signed_in(user_id + "-other")
-    return_url = Browser().consent(start_connect(starter), "dbid:alice")
+    return_url = Browser().consent(start_connect(starter), stack.account_id("alice"))
     landed_page = back_to_main_app(other, return_url)
     assert page_messages(landed_page) == [
         "This Dropbox connection was started by another user, not by the one signed in now. "
@@ -122,9 +122,9 @@ def test_a_link_finished_by_another_user_connects_nothing(django_site, user_id):
 
 
 @pytest.mark.skipif(not landed("completion_mismatch"), reason="the completion secret (#14) has not landed")
-def test_a_return_url_with_a_wrong_completion_connects_nothing(django_site, user_id):
+def test_a_return_url_with_a_wrong_completion_connects_nothing(django_site, user_id, stack):
     client = signed_in(user_id)
-    return_url = Browser().consent(start_connect(client), "dbid:alice")
+    return_url = Browser().consent(start_connect(client), stack.account_id("alice"))
     tampered = return_url.replace("completion=", "completion=x")
     landed_page = back_to_main_app(client, tampered)
     assert page_messages(landed_page) == [
@@ -133,9 +133,9 @@ def test_a_return_url_with_a_wrong_completion_connects_nothing(django_site, user
     ]
 
 
-def test_a_cancelled_consent_says_so(django_site, user_id):
+def test_a_cancelled_consent_says_so(django_site, user_id, stack):
     client = signed_in(user_id)
-    return_url = Browser().consent(start_connect(client), "dbid:alice", decision="deny")
+    return_url = Browser().consent(start_connect(client), stack.account_id("alice"), decision="deny")
     landed_page = back_to_main_app(client, return_url)
     assert page_messages(landed_page) == ["You cancelled the Dropbox authorization, so nothing was connected."]
 
@@ -151,7 +151,7 @@ def test_an_error_code_is_shown_only_when_it_is_a_code(django_site, user_id):
 def test_an_expired_session_says_so(django_site, user_id, stack):
     client = signed_in(user_id)
     connect_url = start_connect(client)
-    return_url = Browser().consent(connect_url, "dbid:alice")
+    return_url = Browser().consent(connect_url, stack.account_id("alice"))
     # Dropbox refusing the code (here: the emulator forgot it) is a 410 session_expired.
     stack.control("advance-clock", seconds=3600)
     landed_page = back_to_main_app(client, return_url)

@@ -14,9 +14,9 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture
-def client(connector, user_id, connect):
+def client(connector, user_id, connect, stack):
     user = connector.for_user(user_id)
-    connect(user, "dbid:alice")
+    connect(user, stack.account_id("alice"))
     return user
 
 

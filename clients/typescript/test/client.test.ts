@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { createServer, type Socket } from 'node:net'
 import { type TestContext, test } from 'node:test'
+import { ACCOUNT_IDS } from '../../../emulator/index.ts'
 import { TEST_ISSUER } from '../../../test/fixtures/identity.ts'
 import { freePort } from '../../../test/process.ts'
 import { type Stack, startStack } from '../../../test/stack.ts'
@@ -51,7 +52,7 @@ async function consent(stack: Stack, connectUrl: string, accountId: string, deci
   return new URL(toMainApp.headers.get('location') as string).searchParams
 }
 
-async function connect(stack: Stack, client: UserClient, accountId = 'dbid:alice') {
+async function connect(stack: Stack, client: UserClient, accountId = ACCOUNT_IDS.alice) {
   const session = await client.startConnect()
   const query = await consent(stack, session.connect_url, accountId)
   assert.equal(query.get('status'), 'authorized')
@@ -73,7 +74,7 @@ test('the whole journey: connect, me, pages, iterator, errors, disconnect', asyn
 
   const connection = await connect(stack, client)
   assert.equal(connection.status, 'connected')
-  assert.equal(connection.account_id, 'dbid:alice')
+  assert.equal(connection.account_id, ACCOUNT_IDS.alice)
   assert.equal((await client.me()).email, 'alice@example.com')
 
   const first = await client.listFolder('Big', { limit: 100 })
@@ -107,7 +108,7 @@ test('a session finished by another user is refused and cancelled', async (t) =>
   const starter = connector.forUser(nextUser())
   const other = connector.forUser(nextUser())
   const session = await starter.startConnect()
-  const query = await consent(stack, session.connect_url, 'dbid:alice')
+  const query = await consent(stack, session.connect_url, ACCOUNT_IDS.alice)
   const completion = query.get('completion') ?? undefined
   await assert.rejects(other.complete(session.id, completion), SessionUserMismatch)
   await assert.rejects(starter.complete(session.id, completion), SessionProblem)
@@ -120,7 +121,7 @@ test('a wrong completion secret is refused', {
   const stack = await startStack(t)
   const client = (await connectorFor(stack)).forUser(nextUser())
   const session = await client.startConnect()
-  await consent(stack, session.connect_url, 'dbid:alice')
+  await consent(stack, session.connect_url, ACCOUNT_IDS.alice)
   await assert.rejects(client.complete(session.id, 'wrong'), CompletionMismatch)
 })
 
@@ -128,7 +129,7 @@ test('a revoked grant is ReconnectRequired; a rate limit carries retryAfter', as
   const stack = await startStack(t)
   const connector = await connectorFor(stack)
   const bob = connector.forUser(nextUser())
-  await connect(stack, bob, 'dbid:bob')
+  await connect(stack, bob, ACCOUNT_IDS.bob)
   stack.emulator.injectFault(
     '/2/users/get_current_account',
     { kind: 'rate_limit', retryAfter: 7, body: 'json' },
@@ -140,8 +141,8 @@ test('a revoked grant is ReconnectRequired; a rate limit carries retryAfter', as
   assert.equal(limited.retryAfter, 7)
   assert.equal(limited.status, 429)
 
-  stack.emulator.revokeRefreshTokens('dbid:bob')
-  stack.emulator.expireAccessTokens('dbid:bob')
+  stack.emulator.revokeRefreshTokens(ACCOUNT_IDS.bob)
+  stack.emulator.expireAccessTokens(ACCOUNT_IDS.bob)
   await assert.rejects(bob.me(), ReconnectRequired)
   assert.equal((await bob.connection()).status, 'reconnect_required')
 })

@@ -215,10 +215,12 @@ export function printReport(report: BenchReport): void {
       `## connector: ${variant.name} (users connected in ${variant.connectSeconds.toFixed(1)} s)`,
       '',
     )
-    out.push(
-      '| scenario | req/s | p50 ms | p99 ms | floor | req/s ÷ floor | p99 ÷ floor p99 | proxy CPU µs/req | emulator CPU µs/req |',
-    )
-    out.push('|---|--:|--:|--:|---|--:|--:|--:|--:|')
+    if (rows.length) {
+      out.push(
+        '| scenario | req/s | p50 ms | p99 ms | floor | req/s ÷ floor | p99 ÷ floor p99 | proxy CPU µs/req | emulator CPU µs/req |',
+        '|---|--:|--:|--:|---|--:|--:|--:|--:|',
+      )
+    }
     for (const row of rows) {
       out.push(
         `| ${row.id} | ${row.requestsPerSecond.toFixed(0)} | ${fixed(row.p50Ms, 2)} | ${fixed(row.p99Ms, 2)} | ${row.floor ?? '—'} | ${fixed(row.throughputRatio, 2)} | ${fixed(row.p99Ratio, 2)} | ${row.proxyCpuUs} | ${row.emulatorCpuUs} |`,

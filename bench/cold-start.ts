@@ -43,7 +43,8 @@ async function once(
   const started = performance.now()
   const child = spawn(process.execPath, args, {
     cwd: PROJECT_ROOT,
-    env: { ...env, PORT: String(port) } as NodeJS.ProcessEnv,
+    // INTERNAL_PORT = PORT: the connector's one-listener mode, no second port to collide.
+    env: { ...env, PORT: String(port), INTERNAL_PORT: String(port) } as NodeJS.ProcessEnv,
     stdio: ['ignore', 'ignore', 'pipe'],
   })
   let stderr = ''
@@ -115,7 +116,7 @@ function connectorEnv(dir: string, run: number): Record<string, string | undefin
     DROPBOX_APP_KEY: BENCH_APP.key,
     DROPBOX_APP_SECRET: BENCH_APP.secret,
     DROPBOX_API_BASE_URL: 'http://127.0.0.1:9',
-    CONNECT_RETURN_URL: 'http://main-app.cold/done',
+    CONNECT_RETURN_URL: 'http://127.0.0.1:9/done',
     LOG_LEVEL: 'info',
   }
 }

@@ -118,6 +118,8 @@ export async function startConnector(options: ConnectorOptions): Promise<Service
     PATH: process.env.PATH,
     HOME: process.env.HOME,
     PORT: String(options.port),
+    // One listener for everything (contract §5): the bench drives /v1 and the browser steps alike.
+    INTERNAL_PORT: String(options.port),
     HOST: '127.0.0.1',
     PUBLIC_BASE_URL: url,
     DATABASE_PATH: join(options.dir, 'connector.db'),
@@ -128,7 +130,7 @@ export async function startConnector(options: ConnectorOptions): Promise<Service
     DROPBOX_APP_SECRET: BENCH_APP.secret,
     DROPBOX_API_BASE_URL: options.emulatorUrl,
     DROPBOX_AUTHORIZE_URL: `${options.emulatorUrl}/oauth2/authorize`,
-    CONNECT_RETURN_URL: 'http://main-app.bench/integrations/dropbox/done',
+    CONNECT_RETURN_URL: 'http://127.0.0.1:9/integrations/dropbox/done',
     LOG_LEVEL: 'info',
     ...options.env,
   }

@@ -1,4 +1,4 @@
-/** Provider-neutral shapes that cross the cloud boundary (successor of the seed's cloud/models). */
+/** Provider-neutral shapes that cross the cloud boundary. */
 
 export interface CloudAccount {
   provider: string

@@ -1,5 +1,5 @@
 /**
- * The provider-agnostic ports (successor of the seed's cloud/protocols). Routes and the
+ * The provider-agnostic ports. Routes and the
  * connect flow depend on these; only `src/dropbox/` implements them.
  */
 import type { Provider, RootInfo, TokenSet } from '../vault/ports.ts'
@@ -25,7 +25,7 @@ export interface RefreshedTokens {
   refreshToken: string | null
 }
 
-/** The OAuth side of a provider (successor of the seed's dropbox/auth). */
+/** The OAuth side of a provider. */
 export interface CloudAuth {
   authorizeUrl(input: { state: string; codeChallenge: string }): string
   exchangeCode(input: { code: string; codeVerifier: string }): Promise<GrantedTokens>
@@ -47,7 +47,7 @@ export interface TokenSource {
   updateRootInfo(rootInfo: RootInfo): Promise<void>
 }
 
-/** The seed's factory: a user id in, a client bound to that user's stored tokens out. */
+/** A user id in, a client bound to that user's stored tokens out. */
 export interface CloudClientFactory {
   forUser(userId: string): Promise<CloudClient>
 }

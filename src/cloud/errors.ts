@@ -45,3 +45,13 @@ export function upstreamTimeout(): CloudError {
 export function upstreamMalformed(what: string): CloudError {
   return new CloudError('upstream_error', `Dropbox sent an unexpected answer to ${what}.`)
 }
+
+/** 416: the requested range lies outside the file; `size` becomes `Content-Range: bytes *\/size`. */
+export class RangeNotSatisfiableError extends CloudError {
+  readonly size: number | null
+  constructor(size: number | null) {
+    super('range_not_satisfiable', 'The requested range lies outside the file.')
+    this.name = 'RangeNotSatisfiableError'
+    this.size = size
+  }
+}

@@ -3,13 +3,24 @@
  * connect flow depend on these; only `src/dropbox/` implements them.
  */
 import type { Provider, RootInfo, TokenSet } from '../vault/ports.ts'
-import type { CloudAccount, CloudListing, ListFolderRequest } from './models.ts'
+import type {
+  CloudAccount,
+  CloudDownload,
+  CloudEntry,
+  CloudListing,
+  DownloadRequest,
+  ListFolderRequest,
+} from './models.ts'
 
 /** A client bound to one user's tokens; created per request, never shared across users. */
 export interface CloudClient {
   getCurrentAccount(): Promise<CloudAccount>
   listFolder(request: ListFolderRequest): Promise<CloudListing>
   listFolderContinue(cursor: string): Promise<CloudListing>
+  /** One entry by relative path; the workspace root itself is a folder with path `""`. */
+  getMetadata(path: string): Promise<CloudEntry>
+  /** A file's bytes as a stream; retried only before the answer's head arrives. */
+  download(request: DownloadRequest): Promise<CloudDownload>
 }
 
 export interface GrantedTokens extends TokenSet {

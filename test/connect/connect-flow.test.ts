@@ -62,9 +62,9 @@ test('happy path: create → /connect → consent → callback → complete → 
   assert.match(params.code_challenge as string, /^[A-Za-z0-9_-]{43}$/)
   assert.match(params.state as string, /^[A-Za-z0-9_-]{43}$/)
   assert.equal(params.token_access_type, 'offline')
-  assert.equal(params.scope, 'account_info.read files.metadata.read')
+  assert.equal(params.scope, 'account_info.read files.metadata.read files.content.read')
   assert.ok(
-    authorize.search.includes('scope=account_info.read%20files.metadata.read'),
+    authorize.search.includes('scope=account_info.read%20files.metadata.read%20files.content.read'),
     'spaces are %20-encoded',
   )
 
@@ -93,7 +93,11 @@ test('happy path: create → /connect → consent → callback → complete → 
   assert.equal(status.status, 'connected')
   assert.equal(status.account_id, ACCOUNT_IDS.alice)
   assert.equal(status.email, 'alice@example.com')
-  assert.deepEqual(status.scopes, ['account_info.read', 'files.metadata.read'])
+  assert.deepEqual(status.scopes, [
+    'account_info.read',
+    'files.metadata.read',
+    'files.content.read',
+  ])
   assert.ok(Date.parse(status.access_token_expires_at as string) > Date.now())
 
   const exchange = stack.emulator.counters().tokenRequestLog

@@ -37,12 +37,12 @@ function anchorOf(heading: string): string {
 
 function anchorsIn(markdown: string): Set<string> {
   const withoutCode = markdown.replace(/```[\s\S]*?```/g, '')
-  return new Set([...withoutCode.matchAll(/^#{1,6} (.+)$/gm)].map((match) => anchorOf(match[1])))
+  return new Set([...withoutCode.matchAll(/^#{1,6} (.+)$/gm)].map((match) => anchorOf(match[1] ?? '')))
 }
 
 function linksIn(markdown: string): string[] {
   const withoutCode = markdown.replace(/```[\s\S]*?```/g, '').replace(/`[^`\n]*`/g, '')
-  return [...withoutCode.matchAll(/\]\(([^)\s]+)\)/g)].map((match) => match[1])
+  return [...withoutCode.matchAll(/\]\(([^)\s]+)\)/g)].map((match) => match[1] ?? '')
 }
 
 test('the README and docs/ exist and the README is short', () => {
@@ -60,7 +60,7 @@ test('every relative link in README.md, docs/ and clients/ resolves, anchors inc
     for (const link of linksIn(text)) {
       if (/^[a-z][a-z0-9+.-]*:/i.test(link)) continue // http:, https:, mailto:
       checked++
-      const [path, anchor] = link.split('#', 2)
+      const [path = '', anchor] = link.split('#', 2)
       const target = path === '' ? join(ROOT, file) : join(ROOT, dirname(file), path)
       if (!target.startsWith(ROOT) || !existsSync(target)) {
         broken.push(`${file}: ${link} (no such file)`)

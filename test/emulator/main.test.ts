@@ -13,6 +13,7 @@ test('main.ts serves the configured app and exits 0 on SIGTERM', async (t) => {
     env: {
       ...process.env,
       EMULATOR_PORT: '0',
+      EMULATOR_CONTENT_PORT: '0',
       EMULATOR_APP_KEY: 'demo-key',
       EMULATOR_APP_SECRET: 'demo-secret',
       EMULATOR_REDIRECT_URIS: 'http://localhost:3000/cb, http://localhost:8080/connect/callback',

@@ -365,7 +365,7 @@ test('disconnect still deletes locally when the upstream revoke fails, and count
   stack.emulator.injectFault('/2/auth/token/revoke', { kind: 'status', status: 500 }, 10)
   assert.equal((await stack.api('user-1', 'DELETE', '/v1/connection')).status, 204)
   await assertNotConnected(stack, 'user-1')
-  const metrics = await (await fetch(`${stack.baseUrl}/metrics`)).text()
+  const metrics = await (await fetch(`${stack.internalUrl}/metrics`)).text()
   assert.match(metrics, /token_revocations_total\{outcome="failed"\} 1/)
 })
 

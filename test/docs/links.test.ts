@@ -37,7 +37,9 @@ function anchorOf(heading: string): string {
 
 function anchorsIn(markdown: string): Set<string> {
   const withoutCode = markdown.replace(/```[\s\S]*?```/g, '')
-  return new Set([...withoutCode.matchAll(/^#{1,6} (.+)$/gm)].map((match) => anchorOf(match[1] ?? '')))
+  return new Set(
+    [...withoutCode.matchAll(/^#{1,6} (.+)$/gm)].map((match) => anchorOf(match[1] ?? '')),
+  )
 }
 
 function linksIn(markdown: string): string[] {

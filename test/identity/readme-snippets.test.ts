@@ -8,6 +8,9 @@ const SNIPPETS = ['test/fixtures/mint_assertion.py', 'test/identity/mint-asserti
 const readme = await readFile('docs/integration.md', 'utf8')
 test('docs/integration.md shows the minting snippets the tests run', async () => {
   for (const path of SNIPPETS) {
-    assert.ok(readme.includes(await readFile(path, 'utf8')), `${path} differs from docs/integration.md`)
+    assert.ok(
+      readme.includes(await readFile(path, 'utf8')),
+      `${path} differs from docs/integration.md`,
+    )
   }
 })

@@ -35,7 +35,7 @@ export const DEMO_USERS = [
 type DemoUser = (typeof DEMO_USERS)[number]
 
 export interface MainAppOptions {
-  /** Where this server reaches the connector (server to server). */
+  /** Where this server reaches the connector's internal listener (`/v1`, server to server). */
   connectorUrl: string
   /** The main app's signing key and the issuer the connector expects (`IDENTITY_ISSUER`). */
   identity: { privateJwk: JWK; issuer: string; audience?: string }

@@ -29,13 +29,15 @@ import {
   type UserClient,
 } from '../src/index.ts'
 
+// Contract v2 features still being merged are skipped until the service has them.
 const OPENAPI = readFileSync(new URL('../../../openapi/openapi.json', import.meta.url), 'utf8')
+const PROBLEMS = readFileSync(new URL('../../../src/http/problem.ts', import.meta.url), 'utf8')
 const filesLanded = OPENAPI.includes('/v1/workspace/download')
-const completionLanded = OPENAPI.includes('completion_mismatch')
+const completionLanded = PROBLEMS.includes('completion_mismatch')
 
 async function connectorFor(stack: Stack, issuer = TEST_ISSUER): Promise<CloudConnector> {
   const signer = await createIdentitySigner({ privateJwk: stack.identity.privateJwk, issuer })
-  return new CloudConnector({ baseUrl: stack.baseUrl, signer, timeoutMs: 5000 })
+  return new CloudConnector({ baseUrl: stack.internalUrl, signer, timeoutMs: 5000 })
 }
 
 /** The browser's part: connect URL → consent page → callback; the return URL's query. */

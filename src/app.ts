@@ -62,6 +62,8 @@ export interface AppDeps {
   retryPolicy?: RetryPolicy
   readinessChecks?: ReadinessCheck[]
   audit?: Audit
+  /** Tests: a problem `code` a route's schema does not declare becomes a 500 (http/problem.ts). */
+  strictProblemCodes?: boolean
 }
 
 const SESSION_PURGE_INTERVAL_MS = 60_000
@@ -134,6 +136,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
     clientErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>()
 
+  if (deps.strictProblemCodes) app.decorate('strictProblemCodes', true)
   app.setErrorHandler(problemErrorHandler)
   app.setNotFoundHandler(notFoundHandler)
   const listeners = setUpListeners(app)

@@ -13,7 +13,7 @@ import { headerJson } from '../../header-json.ts'
 import { attachmentDisposition } from '../content-disposition.ts'
 import { IDENTITY_SECURITY } from '../plugins/docs.ts'
 import { requireIdentity } from '../plugins/identity.ts'
-import { problemResponses } from '../schemas/problem.ts'
+import { IDENTIFIED, problemResponses, UPSTREAM } from '../schemas/problem.ts'
 import {
   DownloadHeadersSchema,
   DownloadQuerySchema,
@@ -22,8 +22,20 @@ import {
 } from '../schemas/workspace-files.ts'
 import { entryView } from './cloud.ts'
 
-const METADATA_PROBLEMS = problemResponses(400, 401, 403, 404, 409, 429, 500, 502, 503, 504)
-const DOWNLOAD_PROBLEMS = problemResponses(400, 401, 403, 404, 409, 416, 429, 500, 502, 503, 504)
+const METADATA_PROBLEMS = problemResponses(
+  ...IDENTIFIED,
+  ...UPSTREAM,
+  'invalid_path',
+  'path_not_found',
+)
+const DOWNLOAD_PROBLEMS = problemResponses(
+  ...IDENTIFIED,
+  ...UPSTREAM,
+  'invalid_path',
+  'path_not_found',
+  'not_a_file',
+  'range_not_satisfiable',
+)
 
 /** Only the `bytes` unit goes upstream; any other unit is ignored (RFC 9110 §14.2). */
 function byteRange(range: string | undefined): string | undefined {

@@ -110,7 +110,9 @@ const workspaceFiles: FastifyPluginAsyncTypebox<{ clients: CloudClientFactory }>
       } catch (error) {
         if (cancel.signal.aborted) {
           request.log.info({ event: 'download_cancelled' }, 'the caller left before the download')
-          return reply.hijack()
+          reply.hijack()
+          reply.raw.destroy()
+          return reply
         }
         if (error instanceof RangeNotSatisfiableError && error.size !== null) {
           reply.header('content-range', `bytes */${error.size}`)

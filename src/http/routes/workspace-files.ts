@@ -11,6 +11,7 @@ import type { CloudDownload } from '../../cloud/models.ts'
 import type { CloudClientFactory } from '../../cloud/protocols.ts'
 import { headerJson } from '../../header-json.ts'
 import { attachmentDisposition } from '../content-disposition.ts'
+import { streamedBytes } from '../download-memory.ts'
 import { IDENTITY_SECURITY } from '../plugins/docs.ts'
 import { requireIdentity } from '../plugins/identity.ts'
 import { problemResponses } from '../schemas/problem.ts'
@@ -119,6 +120,7 @@ const workspaceFiles: FastifyPluginAsyncTypebox<{ clients: CloudClientFactory }>
         }
         throw error
       }
+      download.body.on('data', (chunk: Buffer) => streamedBytes(chunk.length))
       download.body.once('error', (error: Error & { code?: string }) => {
         if (cancel.signal.aborted) return
         request.log.warn(

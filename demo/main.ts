@@ -104,11 +104,13 @@ async function main(): Promise<void> {
       apps: [{ ...EMULATOR_APP, redirectUris: [redirectUri] }],
     }).catch((error) => listenFailed(error, 'Dropbox emulator', 'DEMO_EMULATOR_PORT'))
     const emulatorUrl = `http://${PUBLIC_HOST}:${new URL(emulator.url).port}`
+    const contentUrl = `http://${PUBLIC_HOST}:${new URL(emulator.contentUrl).port}`
     dropboxEnv = {
       DROPBOX_APP_KEY: EMULATOR_APP.appKey,
       DROPBOX_APP_SECRET: EMULATOR_APP.appSecret,
       DROPBOX_REDIRECT_URI: redirectUri,
       DROPBOX_API_BASE_URL: emulatorUrl,
+      DROPBOX_CONTENT_BASE_URL: contentUrl,
       DROPBOX_AUTHORIZE_URL: `${emulatorUrl}/oauth2/authorize`,
     }
   }

@@ -27,8 +27,9 @@ import type {
 } from './types.ts'
 
 export { createControlClient, type EmulatorControlClient } from './control-client.ts'
+export { accountIdFor, teamIdFor, teamMemberIdFor } from './ids.ts'
 export { dropboxFetch } from './sdk-fetch.ts'
-export { STANDARD_ACCOUNTS } from './seed.ts'
+export { ACCOUNT_IDS, EXAMPLE_TEAM, STANDARD_ACCOUNTS } from './seed.ts'
 export type * from './types.ts'
 
 export interface Emulator extends EmulatorControl {

@@ -1,5 +1,5 @@
 /**
- * The cloud error family. `CloudAuthError` is the seed's auth error: the user has no usable
+ * The cloud error family. `CloudAuthError`: the user has no usable
  * connection and must (re)connect; everything else is an upstream or request problem.
  */
 import { type ErrorCode, ServiceError, type ServiceErrorOptions } from '../errors.ts'

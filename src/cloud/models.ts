@@ -1,4 +1,4 @@
-/** Provider-neutral shapes that cross the cloud boundary (successor of the seed's cloud/models). */
+/** Provider-neutral shapes that cross the cloud boundary. */
 import type { Readable } from 'node:stream'
 
 export interface CloudAccount {

@@ -1,5 +1,5 @@
 /**
- * The seed's Dropbox service: the CloudClient protocol bound to one user's tokens. Handles the
+ * The CloudClient protocol bound to one user's Dropbox tokens. Handles the
  * reactive refresh (401 → refresh → retry once) and the path-root move (422 `invalid_root` →
  * store the new root → retry once).
  *
@@ -7,7 +7,7 @@
  * JSON argument, `Dropbox-API-Path-Root`) and answered as it answers them (`parseResponse`:
  * the parsed body, or a `DropboxResponseError`), without building an SDK client per call: its
  * constructor copies every one of the SDK's ~300 routes onto the new object, which cost more
- * than the rest of the call (README: "Performance").
+ * than the rest of the call (docs/performance.md).
  */
 import { DropboxResponseError } from 'dropbox'
 import { CloudError, ReconnectRequiredError, upstreamMalformed } from '../cloud/errors.ts'

@@ -11,6 +11,7 @@ import type { CloudDownload } from '../../cloud/models.ts'
 import type { CloudClientFactory } from '../../cloud/protocols.ts'
 import { headerJson } from '../../header-json.ts'
 import { attachmentDisposition } from '../content-disposition.ts'
+import { streamedBytes } from '../download-memory.ts'
 import { IDENTITY_SECURITY } from '../plugins/docs.ts'
 import { requireIdentity } from '../plugins/identity.ts'
 import { IDENTIFIED, problemResponses, UPSTREAM } from '../schemas/problem.ts'
@@ -122,13 +123,16 @@ const workspaceFiles: FastifyPluginAsyncTypebox<{ clients: CloudClientFactory }>
       } catch (error) {
         if (cancel.signal.aborted) {
           request.log.info({ event: 'download_cancelled' }, 'the caller left before the download')
-          return reply.hijack()
+          reply.hijack()
+          reply.raw.destroy()
+          return reply
         }
         if (error instanceof RangeNotSatisfiableError && error.size !== null) {
           reply.header('content-range', `bytes */${error.size}`)
         }
         throw error
       }
+      download.body.on('data', (chunk: Buffer) => streamedBytes(chunk.length))
       download.body.once('error', (error: Error & { code?: string }) => {
         if (cancel.signal.aborted) return
         request.log.warn(

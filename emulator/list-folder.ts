@@ -4,12 +4,13 @@
  * after that snapshot (files.stone: "Pass the cursor into list_folder/continue to see what's
  * changed in the folder since your previous query").
  */
+import { contentHash, contentSeed } from './content.ts'
 import { encodeCursor, type ListCursor } from './cursor.ts'
 import { container, isVisibleTo, type NodePath, reachablePath, type TreeNode } from './file-tree.ts'
 import { canReach } from './path-root.ts'
 import type { RpcContext } from './rpc.ts'
 
-interface Item {
+export interface Item {
   node: TreeNode
   lower: string
   display: string
@@ -28,7 +29,8 @@ export function resolveFolder(ctx: RpcContext, path: string): Resolved {
   return resolved
 }
 
-function resolve(ctx: RpcContext, path: string): Resolved {
+/** Any file or folder by `path` (already matched against the route's path pattern). */
+export function resolve(ctx: RpcContext, path: string): Resolved {
   const accountId = ctx.account.accountId
   if (path === '') return { ok: true, node: ctx.root.root, prefix: { lower: '', display: '' } }
   if (path.startsWith('id:')) {
@@ -166,7 +168,7 @@ function* chain<T>(first: T[], rest: Iterable<T>): Generator<T> {
 }
 
 /** files.stone `Metadata`, in Dropbox's field order. */
-function metadata({ node, lower, display }: Item): Record<string, unknown> {
+export function metadata({ node, lower, display }: Item): Record<string, unknown> {
   if (node.deleted)
     return { '.tag': 'deleted', name: node.name, path_lower: lower, path_display: display }
   if (node.type === 'folder') {
@@ -189,6 +191,6 @@ function metadata({ node, lower, display }: Item): Record<string, unknown> {
     rev: node.rev,
     size: node.size,
     is_downloadable: true,
-    content_hash: node.contentHash,
+    content_hash: contentHash(contentSeed(node), node.size),
   }
 }

@@ -15,11 +15,14 @@ import Fastify, {
 import type { Logger } from 'pino'
 import type { Clock } from './clock.ts'
 import { cloudConfigFrom } from './cloud/config.ts'
+import { CursorEnvelope } from './cloud/cursor-envelope.ts'
 import { createCloudClientFactory, createCloudProvider } from './cloud/factory.ts'
 import { TokenRefresher } from './cloud/token-refresher.ts'
 import type { RetryPolicy } from './cloud/upstream-policy.ts'
 import type { Config } from './config.ts'
 import { ConnectFlow } from './connect/connect-flow.ts'
+import { Revoker } from './connect/revocation.ts'
+import { setUpListeners } from './http/listeners.ts'
 import docs from './http/plugins/docs.ts'
 import identity from './http/plugins/identity.ts'
 import observability from './http/plugins/observability.ts'
@@ -30,10 +33,14 @@ import connectBrowser from './http/routes/connect-browser.ts'
 import connectSessions from './http/routes/connect-sessions.ts'
 import connectionRoutes from './http/routes/connection.ts'
 import operations from './http/routes/operations.ts'
+import workspaceFiles from './http/routes/workspace-files.ts'
+import { createCallers } from './identity/callers.ts'
 import { createIdentityVerifier } from './identity/verifier.ts'
+import { type Audit, createAudit } from './observability/audit.ts'
 import { createLogger } from './observability/logger.ts'
 import { createMetrics, type Metrics } from './observability/metrics.ts'
 import type { ReadinessCheck } from './observability/readiness.ts'
+import { deriveCursorKeys } from './vault/cursor-keys.ts'
 import { openVault } from './vault/open-vault.ts'
 import type { Vault } from './vault/vault.ts'
 
@@ -54,6 +61,9 @@ export interface AppDeps {
   vault?: Vault
   retryPolicy?: RetryPolicy
   readinessChecks?: ReadinessCheck[]
+  audit?: Audit
+  /** Tests: a problem `code` a route's schema does not declare becomes a 500 (http/problem.ts). */
+  strictProblemCodes?: boolean
 }
 
 const SESSION_PURGE_INTERVAL_MS = 60_000
@@ -62,6 +72,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   const logger = deps.logger ?? createLogger(config.logLevel)
   const metrics = deps.metrics ?? createMetrics()
   const clock = deps.clock ?? Date.now
+  const audit = deps.audit ?? createAudit(logger)
   let draining = false
 
   const vault =
@@ -73,6 +84,12 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
       clock,
     }))
   const verifier = await createIdentityVerifier({ ...config.identity, clock })
+  const callers = createCallers(config.callers)
+  if (!callers.configured) {
+    logger.warn(
+      'IDENTITY_CALLERS is not set: every key of IDENTITY_JWKS may call every operation (contract §2)',
+    )
+  }
   const provider = createCloudProvider(cloudConfigFrom(config), {
     metrics,
     clock,
@@ -86,7 +103,13 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
     leases: vault.refreshLeases,
     leaseMs: config.refreshLeaseMs,
   })
-  const clients = createCloudClientFactory({ provider, vault: vault.connections, refresher, clock })
+  const clients = createCloudClientFactory({
+    provider,
+    vault: vault.connections,
+    refresher,
+    clock,
+    cursors: new CursorEnvelope(deriveCursorKeys(config.vaultKeys)),
+  })
   const flow = new ConnectFlow({
     sessions: vault.sessions,
     connections: vault.connections,
@@ -94,8 +117,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
     publicBaseUrl: config.publicBaseUrl,
     returnUrl: config.connectReturnUrl,
     clock,
-    onRevokeFailed: (reason) =>
-      logger.warn({ reason }, 'token revocation failed; the connection was deleted locally'),
+    revoker: new Revoker({ auth: provider.auth, queue: null, audit, metrics, clock }),
+    audit,
   })
 
   const app = Fastify({
@@ -113,8 +136,18 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
     clientErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>()
 
+  if (deps.strictProblemCodes) app.decorate('strictProblemCodes', true)
   app.setErrorHandler(problemErrorHandler)
   app.setNotFoundHandler(notFoundHandler)
+  const listeners = setUpListeners(app)
+  // Every /v1 answer, errors and 404s included, is private and typed (contract §9).
+  app.addHook('onSend', (request, reply, payload, done) => {
+    if (request.url.startsWith('/v1')) {
+      reply.header('cache-control', 'no-store')
+      reply.header('x-content-type-options', 'nosniff')
+    }
+    done(null, payload)
+  })
 
   const purgeTimer = setInterval(() => {
     vault.sessions.purgeExpired(new Date(clock())).catch((error: unknown) => {
@@ -141,6 +174,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
     )
   })
   app.addHook('onClose', async () => {
+    await listeners.closed()
     clearInterval(purgeTimer)
     await provider.close()
     if (!deps.vault) await vault.close()
@@ -162,10 +196,11 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   })
   await app.register(
     async (v1) => {
-      await v1.register(identity, { verifier })
+      await v1.register(identity, { verifier, callers, audit })
       await v1.register(connectSessions, { flow })
       await v1.register(connectionRoutes, { flow })
       await v1.register(cloudRoutes, { clients })
+      await v1.register(workspaceFiles, { clients })
     },
     { prefix: '/v1' },
   )

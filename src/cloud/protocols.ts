@@ -1,10 +1,13 @@
 /**
- * The provider-agnostic ports (successor of the seed's cloud/protocols). Routes and the
+ * The provider-agnostic ports. Routes and the
  * connect flow depend on these; only `src/dropbox/` implements them.
  */
 import type {
   CloudAccount,
+  CloudDownload,
+  CloudEntry,
   CloudListing,
+  DownloadRequest,
   ListFolderRequest,
   Provider,
   RootInfo,
@@ -16,6 +19,10 @@ export interface CloudClient {
   getCurrentAccount(): Promise<CloudAccount>
   listFolder(request: ListFolderRequest): Promise<CloudListing>
   listFolderContinue(cursor: string): Promise<CloudListing>
+  /** One entry by relative path; the workspace root itself is a folder with path `""`. */
+  getMetadata(path: string): Promise<CloudEntry>
+  /** A file's bytes as a stream; retried only before the answer's head arrives. */
+  download(request: DownloadRequest): Promise<CloudDownload>
 }
 
 export interface GrantedTokens extends TokenSet {
@@ -31,17 +38,23 @@ export interface RefreshedTokens {
   refreshToken: string | null
 }
 
-/** The OAuth side of a provider (successor of the seed's dropbox/auth). */
+/** The OAuth side of a provider. */
 export interface CloudAuth {
   authorizeUrl(input: { state: string; codeChallenge: string }): string
   exchangeCode(input: { code: string; codeVerifier: string }): Promise<GrantedTokens>
   /** Throws `ReconnectRequiredError` on `invalid_grant`; upstream errors otherwise. */
   refresh(refreshToken: string): Promise<RefreshedTokens>
-  /** Best effort; resolves false when the provider could not be told. */
-  revoke(accessToken: string): Promise<boolean>
+  /** Revokes the token's grant; never throws (see `RevokeOutcome`). */
+  revoke(accessToken: string): Promise<RevokeOutcome>
   /** Reads the account a fresh token belongs to (used once, at connect time). */
   accountForToken(accessToken: string): Promise<CloudAccount>
 }
+
+/**
+ * `token_rejected`: the provider refused this access token (expired, or already dead): refresh
+ * and try again. `unreachable`: the provider could not be told (5xx, network, timeout, 429).
+ */
+export type RevokeOutcome = 'revoked' | 'token_rejected' | 'unreachable'
 
 /** Where tokens come from for a bound client; refresh is single-flight behind it. */
 export interface TokenSource {
@@ -53,7 +66,7 @@ export interface TokenSource {
   updateRootInfo(rootInfo: RootInfo): Promise<void>
 }
 
-/** The seed's factory: a user id in, a client bound to that user's stored tokens out. */
+/** A user id in, a client bound to that user's stored tokens out. */
 export interface CloudClientFactory {
   forUser(userId: string): Promise<CloudClient>
 }

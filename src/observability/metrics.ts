@@ -2,7 +2,7 @@
  * The service's Prometheus metrics (contract §5 `/metrics`). Core code records through this
  * small interface; one registry per app keeps tests that build several apps independent.
  */
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client'
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 
 export type UpstreamOutcome =
   | 'ok'
@@ -16,12 +16,24 @@ export type UpstreamOutcome =
 
 export type RefreshOutcome = 'ok' | 'invalid_grant' | 'unavailable' | 'error'
 
+/** `already_dead`: the refresh answered `invalid_grant`; `failed`: given up (contract §7). */
+export type RevocationOutcome = 'ok' | 'already_dead' | 'queued' | 'failed'
+
 export interface Metrics {
   readonly registry: Registry
-  observeRequest(method: string, route: string, status: number, seconds: number): void
+  /** `caller`: the calling service of a `/v1` request (contract §2); empty elsewhere. */
+  observeRequest(
+    method: string,
+    route: string,
+    status: number,
+    seconds: number,
+    caller?: string,
+  ): void
   countUpstreamCall(operation: string, outcome: UpstreamOutcome): void
   countTokenRefresh(outcome: RefreshOutcome): void
-  countRevocation(outcome: 'ok' | 'failed'): void
+  countRevocation(outcome: RevocationOutcome): void
+  /** Grants waiting in the durable revocation queue, as last seen by this replica. */
+  setRevocationQueueDepth(depth: number): void
 }
 
 export function createMetrics(): Metrics {
@@ -29,8 +41,8 @@ export function createMetrics(): Metrics {
   collectDefaultMetrics({ register: registry })
   const requestDuration = new Histogram({
     name: 'http_request_duration_seconds',
-    help: 'Duration of HTTP requests by route pattern and status.',
-    labelNames: ['method', 'route', 'status_code'] as const,
+    help: 'Duration of HTTP requests by route pattern, status and calling service.',
+    labelNames: ['method', 'route', 'status_code', 'caller'] as const,
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   })
@@ -48,8 +60,13 @@ export function createMetrics(): Metrics {
   })
   const revocations = new Counter({
     name: 'token_revocations_total',
-    help: 'Upstream token revocations (best effort) by outcome.',
+    help: 'Upstream grant revocations by outcome.',
     labelNames: ['outcome'] as const,
+    registers: [registry],
+  })
+  const revocationQueue = new Gauge({
+    name: 'revocation_queue_depth',
+    help: 'Grants waiting in the durable revocation queue (Dropbox could not be reached).',
     registers: [registry],
   })
   // Label sets are few (routes × methods × statuses); a bound child per set skips prom-client's
@@ -58,11 +75,11 @@ export function createMetrics(): Metrics {
   const upstreamByLabels = new Map<string, { inc(): void }>()
   return {
     registry,
-    observeRequest: (method, route, status, seconds) => {
-      const key = `${method} ${status} ${route}`
+    observeRequest: (method, route, status, seconds, caller = '') => {
+      const key = `${method} ${status} ${route} ${caller}`
       let child = durationByLabels.get(key)
       if (child === undefined) {
-        child = requestDuration.labels(method, route, String(status))
+        child = requestDuration.labels(method, route, String(status), caller)
         durationByLabels.set(key, child)
       }
       child.observe(seconds)
@@ -78,5 +95,6 @@ export function createMetrics(): Metrics {
     },
     countTokenRefresh: (outcome) => tokenRefreshes.inc({ outcome }),
     countRevocation: (outcome) => revocations.inc({ outcome }),
+    setRevocationQueueDepth: (depth) => revocationQueue.set(depth),
   }
 }

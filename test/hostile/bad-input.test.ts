@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import fc from 'fast-check'
+import { ACCOUNT_IDS } from '../../emulator/index.ts'
 import { type Stack, startStack } from '../stack.ts'
 import {
   assertProblem,
@@ -21,7 +22,15 @@ import {
 } from './support.ts'
 
 /** fast-check runs per property (each run is one HTTP request). */
-const RUNS = { list: 400, connect: 150, callback: 150, complete: 150, body: 150, routes: 150 }
+const RUNS = {
+  list: 400,
+  files: 300,
+  connect: 150,
+  callback: 150,
+  complete: 150,
+  body: 150,
+  routes: 150,
+}
 const MAX_PATH_LENGTH = 1024
 const SEED = Number(process.env.HOSTILE_SEED ?? Date.now() % 1_000_000)
 
@@ -178,7 +187,7 @@ function upstreamCalls(stack: Stack): number {
 
 async function connectedStack(t: Parameters<typeof startStack>[0]) {
   const stack = await startStack(t)
-  assert.equal((await stack.connect('fuzz-user', 'dbid:alice')).status, 200)
+  assert.equal((await stack.connect('fuzz-user', ACCOUNT_IDS.alice)).status, 200)
   // The connect flow's secrets, before the properties reset the emulator's counters.
   return Object.assign(stack, { secrets: stackSecrets(stack) })
 }
@@ -227,7 +236,7 @@ test('GET /v1/workspace/list: generated queries are 2xx or a 4xx problem; invali
       stack.emulator.resetCounters()
       const assertion = await stack.assertionFor('fuzz-user')
       const response = await readResponse(
-        await fetch(`${stack.baseUrl}/v1/workspace/list${query(sent)}`, {
+        await fetch(`${stack.internalUrl}/v1/workspace/list${query(sent)}`, {
           headers: { 'x-identity-assertion': assertion },
         }),
       )
@@ -264,6 +273,79 @@ test('GET /v1/workspace/list: generated queries are 2xx or a 4xx problem; invali
   await stillServing(stack)
   t.diagnostic(
     `bad input /v1/workspace/list: ${tally.requests} generated queries (seed ${SEED}), ${refusedLocally} refused before Dropbox, statuses ${JSON.stringify(Object.fromEntries(tally.byStatus))}`,
+  )
+})
+
+test('GET /v1/workspace/metadata and /download: generated paths and ranges are 2xx or a 4xx problem; invalid paths never reach Dropbox', async (t) => {
+  const stack = await connectedStack(t)
+  const tally: Tally = { requests: 0, byStatus: new Map() }
+  let refusedLocally = 0
+  const plausiblePath = fc
+    .array(
+      fc.constantFrom('Office', 'notes.txt', 'Photos', 'beach.jpg', '\u00e9t\u00e9', '.', ''),
+      {
+        maxLength: 3,
+      },
+    )
+    .map((parts) => parts.join('/'))
+  // Header values fetch can send: printable ASCII only.
+  const printable = (value: string) => value.replace(/[^\x20-\x7e]/g, '')
+  const range = fc.oneof(
+    fc.constant(undefined),
+    fc
+      .tuple(fc.option(fc.nat({ max: 3_000_000 })), fc.option(fc.nat({ max: 3_000_000 })))
+      .map(([first, last]) => `bytes=${first ?? ''}-${last ?? ''}`),
+    hostile.map(printable),
+    fc.constantFrom('bytes=0-0,5-9', 'items=0-1', 'bytes=-0', `bytes=${'9'.repeat(300)}-`),
+  )
+  const inputs = fc.record({
+    route: fc.constantFrom('metadata', 'download'),
+    path: fc.oneof(
+      { arbitrary: fc.constantFrom('Office/notes.txt', 'Photos/beach.jpg'), weight: 1 },
+      { arbitrary: plausiblePath, weight: 1 },
+      { arbitrary: hostile, weight: 2 },
+    ),
+    range,
+  })
+  await fc.assert(
+    fc.asyncProperty(inputs, async ({ route, path: raw, range }) => {
+      const path = wellFormed(raw)
+      const what = `${route} ${JSON.stringify({ path, range }).replace(/(.)\1{20,}/g, '$1…')}`
+      stack.emulator.resetCounters()
+      const headers: Record<string, string> = {
+        'x-identity-assertion': await stack.assertionFor('fuzz-user'),
+      }
+      if (route === 'download' && range !== undefined) headers.range = range
+      const response = await readResponse(
+        await fetch(`${stack.internalUrl}/v1/workspace/${route}${query({ path })}`, { headers }),
+      )
+      count(tally, response.status)
+      assertNo5xx(response, what)
+      const invalid = pathInvalidOnItsFace(path)
+      if (response.status === 200 || response.status === 206) {
+        assert.ok(!invalid, `${what}: accepted`)
+        return
+      }
+      const problem = assertProblem(response, response.status, undefined, what)
+      if (invalid) {
+        refusedLocally++
+        assert.equal(response.status, 400, what)
+        assert.ok(['invalid_request', 'invalid_path'].includes(problem.code as string), what)
+        assert.equal(upstreamCalls(stack), 0, `${what}: reached Dropbox`)
+        return
+      }
+      const expected = ['invalid_path', 'path_not_found', 'not_a_file', 'range_not_satisfiable']
+      assert.ok(
+        expected.includes(problem.code as string) ||
+          (problem.code === 'invalid_request' && (range?.length ?? 0) > 256),
+        `${what}: ${problem.code}`,
+      )
+    }),
+    { numRuns: RUNS.files, seed: SEED, endOnFailure: true },
+  )
+  await stillServing(stack)
+  t.diagnostic(
+    `bad input /v1/workspace/metadata and /download: ${tally.requests} generated requests (seed ${SEED}), ${refusedLocally} refused before Dropbox, statuses ${JSON.stringify(Object.fromEntries(tally.byStatus))}`,
   )
 })
 
@@ -368,7 +450,7 @@ test('connect-session routes: generated ids and bodies are 201 or a 4xx problem,
       const what = `create ${contentType} ${JSON.stringify(body).slice(0, 80)}`
       const assertion = await stack.assertionFor('fuzz-user')
       const response = await readResponse(
-        await fetch(`${stack.baseUrl}/v1/connect/sessions`, {
+        await fetch(`${stack.internalUrl}/v1/connect/sessions`, {
           method: 'POST',
           headers: {
             'x-identity-assertion': assertion,
@@ -400,6 +482,8 @@ test('every route: wrong methods, unknown paths, hostile headers and oversized i
     '/v1/connection',
     '/v1/me',
     '/v1/workspace/list',
+    '/v1/workspace/metadata',
+    '/v1/workspace/download',
     '/connect',
     '/connect/callback',
   ]
@@ -421,8 +505,10 @@ test('every route: wrong methods, unknown paths, hostile headers and oversized i
       stack.emulator.resetCounters()
       const what = `${method} ${path.slice(0, 80)} assertion=${assertion.slice(0, 20)}(${assertion.length})`
       const header = assertion === 'valid' ? await stack.assertionFor('fuzz-user') : assertion
+      // Browser steps on the public listener, the rest on the internal one (contract §5).
+      const base = path.startsWith('/connect') ? stack.baseUrl : stack.internalUrl
       const response = await readResponse(
-        await fetch(`${stack.baseUrl}${path}`, {
+        await fetch(`${base}${path}`, {
           method,
           redirect: 'manual',
           headers: { 'x-identity-assertion': header },
@@ -452,12 +538,21 @@ test('every route: wrong methods, unknown paths, hostile headers and oversized i
     ['cursor of 9 kB', `/v1/workspace/list?cursor=${'c'.repeat(9_000)}`, {}, undefined, 400],
     ['limit as a list', '/v1/workspace/list?limit=1&limit=2', {}, undefined, 400],
     ['path as a list', '/v1/workspace/list?path=a&path=b', {}, undefined, 400],
+    [
+      'download path of 12 kB',
+      `/v1/workspace/download?path=${'a'.repeat(12_000)}`,
+      {},
+      undefined,
+      400,
+    ],
+    ['download path as a list', '/v1/workspace/download?path=a&path=b', {}, undefined, 400],
+    ['metadata without path', '/v1/workspace/metadata', {}, undefined, 400],
     ['invalid JSON', '/v1/connect/sessions', { 'content-type': 'application/json' }, '{"a":', 400],
   ] as const
   for (const [what, path, headers, body, status] of big) {
     stack.emulator.resetCounters()
     const response = await readResponse(
-      await fetch(`${stack.baseUrl}${path}`, {
+      await fetch(`${stack.internalUrl}${path}`, {
         method: body === undefined ? 'GET' : 'POST',
         headers: { ...headers, 'x-identity-assertion': assertion },
         body,
@@ -520,7 +615,7 @@ function rawCorpus(assertion: string): Array<[string, string | Buffer]> {
 
 test('raw protocol-level input: 4xx, the connection closed, the process serving, nothing upstream', async (t) => {
   const stack = await connectedStack(t)
-  const port = Number(new URL(stack.baseUrl).port)
+  const port = Number(new URL(stack.internalUrl).port)
   const corpus = rawCorpus(await stack.assertionFor('fuzz-user'))
   const statuses: number[] = []
   for (const [what, request] of corpus) {
@@ -536,7 +631,7 @@ test('raw protocol-level input: 4xx, the connection closed, the process serving,
 
 test('raw protocol-level input: every 4xx is problem+json', async (t) => {
   const stack = await connectedStack(t)
-  const port = Number(new URL(stack.baseUrl).port)
+  const port = Number(new URL(stack.internalUrl).port)
   const failures: string[] = []
   for (const [what, request] of rawCorpus(await stack.assertionFor('fuzz-user'))) {
     const response = await rawRequest(port, request)

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { ACCOUNT_IDS } from '../../emulator/index.ts'
 import { type Stack, startStack } from '../stack.ts'
 
 function bearerTokensSent(stack: Stack): string[] {
@@ -16,13 +17,13 @@ function bearerTokensSent(stack: Stack): string[] {
 
 test('disconnect and reconnect to another account: the next call sees it, warm caches or not', async (t) => {
   const stack = await startStack(t)
-  assert.equal((await stack.connect('user-1', 'dbid:bob')).status, 200)
+  assert.equal((await stack.connect('user-1', ACCOUNT_IDS.bob)).status, 200)
   const assertion = await stack.assertionFor('user-1')
   const me = () =>
-    fetch(`${stack.baseUrl}/v1/me`, { headers: { 'x-identity-assertion': assertion } })
+    fetch(`${stack.internalUrl}/v1/me`, { headers: { 'x-identity-assertion': assertion } })
   for (let i = 0; i < 3; i++) assert.equal((await me()).status, 200)
 
-  const removed = await fetch(`${stack.baseUrl}/v1/connection`, {
+  const removed = await fetch(`${stack.internalUrl}/v1/connection`, {
     method: 'DELETE',
     headers: { 'x-identity-assertion': assertion },
   })
@@ -33,28 +34,29 @@ test('disconnect and reconnect to another account: the next call sees it, warm c
   assert.equal(((await gone.json()) as { code: string }).code, 'not_connected')
   assert.deepEqual(bearerTokensSent(stack), [], 'no cached token went upstream')
 
-  assert.equal((await stack.connect('user-1', 'dbid:dave')).status, 200)
+  assert.equal((await stack.connect('user-1', ACCOUNT_IDS.dave)).status, 200)
   const again = await me()
   assert.equal(again.status, 200)
-  assert.equal(((await again.json()) as { account_id: string }).account_id, 'dbid:dave')
+  assert.equal(((await again.json()) as { account_id: string }).account_id, ACCOUNT_IDS.dave)
 })
 
 test('after a refresh the old access token is never sent again', async (t) => {
   const stack = await startStack(t)
-  assert.equal((await stack.connect('user-1', 'dbid:alice')).status, 200)
+  assert.equal((await stack.connect('user-1', ACCOUNT_IDS.alice)).status, 200)
   stack.emulator.resetCounters()
   assert.equal((await stack.api('user-1', 'GET', '/v1/me')).status, 200)
   assert.equal((await stack.api('user-1', 'GET', '/v1/me')).status, 200)
   const [old] = bearerTokensSent(stack)
   assert.ok(old)
 
-  stack.emulator.expireAccessTokens('dbid:alice')
+  stack.emulator.expireAccessTokens(ACCOUNT_IDS.alice)
   stack.emulator.resetCounters()
   for (let i = 0; i < 3; i++) assert.equal((await stack.api('user-1', 'GET', '/v1/me')).status, 200)
   const sent = bearerTokensSent(stack)
   assert.equal(stack.emulator.counters().tokenRequests.refresh_token, 1)
-  // The first call was refused with the old token; every later call carries the new one.
+  // The first call was refused with the old token; every later call carries the new one
+  // (one more: the refresh re-reads the account's root, contract §4).
   assert.equal(sent[0], old)
-  assert.equal(sent.length, 4)
+  assert.equal(sent.length, 5)
   assert.ok(sent.slice(1).every((token) => token !== old))
 })

@@ -5,7 +5,7 @@ import { ServiceError } from '../../errors.ts'
 import { IDENTITY_SECURITY } from '../plugins/docs.ts'
 import { requireIdentity } from '../plugins/identity.ts'
 import { AccountSchema, ListingSchema, ListQuerySchema } from '../schemas/cloud.ts'
-import { problemResponses } from '../schemas/problem.ts'
+import { IDENTIFIED, problemResponses, UPSTREAM } from '../schemas/problem.ts'
 
 function accountView(account: CloudAccount) {
   return {
@@ -25,7 +25,7 @@ function accountView(account: CloudAccount) {
   }
 }
 
-function entryView(entry: CloudEntry) {
+export function entryView(entry: CloudEntry) {
   const base = { type: entry.type, id: entry.id, name: entry.name, path: entry.path }
   if (entry.type === 'folder') return base
   return {
@@ -46,8 +46,6 @@ function listingView(listing: CloudListing) {
   }
 }
 
-const UPSTREAM_PROBLEMS = problemResponses(400, 401, 404, 409, 429, 500, 502, 503, 504)
-
 const cloud: FastifyPluginAsyncTypebox<{ clients: CloudClientFactory }> = async (
   app,
   { clients },
@@ -55,11 +53,12 @@ const cloud: FastifyPluginAsyncTypebox<{ clients: CloudClientFactory }> = async 
   app.get(
     '/me',
     {
+      config: { operation: 'me' },
       schema: {
         tags: ['cloud'],
         summary: 'The connected Dropbox account.',
         security: IDENTITY_SECURITY,
-        response: { 200: AccountSchema, ...UPSTREAM_PROBLEMS },
+        response: { 200: AccountSchema, ...problemResponses(...IDENTIFIED, ...UPSTREAM) },
       },
     },
     async (request) =>
@@ -71,6 +70,7 @@ const cloud: FastifyPluginAsyncTypebox<{ clients: CloudClientFactory }> = async 
   app.get(
     '/workspace/list',
     {
+      config: { operation: 'workspace.read' },
       schema: {
         tags: ['cloud'],
         summary: 'List a folder of the workspace (or continue a listing with `cursor`).',
@@ -78,7 +78,17 @@ const cloud: FastifyPluginAsyncTypebox<{ clients: CloudClientFactory }> = async 
           "Paths are relative to the deployment's workspace root; `path` and `cursor` are exclusive.",
         security: IDENTITY_SECURITY,
         querystring: ListQuerySchema,
-        response: { 200: ListingSchema, ...UPSTREAM_PROBLEMS },
+        response: {
+          200: ListingSchema,
+          ...problemResponses(
+            ...IDENTIFIED,
+            ...UPSTREAM,
+            'invalid_path',
+            'invalid_cursor',
+            'path_not_found',
+            'not_a_folder',
+          ),
+        },
       },
     },
     async (request) => {

@@ -38,6 +38,8 @@ export interface Config {
     redirectUri: string
     scopes: string[]
     apiBaseUrl: string
+    /** `DROPBOX_CONTENT_BASE_URL`: the content host, for downloads (contract §8). */
+    contentBaseUrl: string
     authorizeUrl: string
   }
   connectReturnUrl: string
@@ -256,7 +258,7 @@ export function loadConfig(env: Env = process.env): Config {
     read.fail(`CLOUD_PROVIDER must be "dropbox" (got "${cloudProvider}")`)
 
   const scopes = read
-    .optional('DROPBOX_SCOPES', 'account_info.read files.metadata.read')
+    .optional('DROPBOX_SCOPES', 'account_info.read files.metadata.read files.content.read')
     .split(/\s+/)
   if (scopes.some((scope) => !/^[A-Za-z0-9._]+$/.test(scope))) {
     read.fail('DROPBOX_SCOPES must be space-separated scope names like "files.metadata.read"')
@@ -305,6 +307,9 @@ export function loadConfig(env: Env = process.env): Config {
       scopes,
       apiBaseUrl: read
         .webUrl('DROPBOX_API_BASE_URL', 'https://api.dropboxapi.com')
+        .replace(/\/+$/, ''),
+      contentBaseUrl: read
+        .webUrl('DROPBOX_CONTENT_BASE_URL', 'https://content.dropboxapi.com')
         .replace(/\/+$/, ''),
       authorizeUrl: read.webUrl(
         'DROPBOX_AUTHORIZE_URL',

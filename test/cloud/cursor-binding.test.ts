@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { ACCOUNT_IDS } from '../../emulator/index.ts'
 import { CursorEnvelope } from '../../src/cloud/cursor-envelope.ts'
 import { parseVaultKeys } from '../../src/config.ts'
 import { deriveCursorKeys } from '../../src/vault/cursor-keys.ts'
@@ -44,8 +45,8 @@ function flip(text: string, index: number): string {
 
 test('a cursor works only for the connection it was issued to', async (t) => {
   const stack = await startStack(t)
-  assert.equal((await stack.connect('user-1', 'dbid:alice')).status, 200)
-  assert.equal((await stack.connect('user-2', 'dbid:bob')).status, 200)
+  assert.equal((await stack.connect('user-1', ACCOUNT_IDS.alice)).status, 200)
+  assert.equal((await stack.connect('user-2', ACCOUNT_IDS.bob)).status, 200)
   const cursor = await listOnePage(stack, 'user-1')
   // Short enough for a query string: Dropbox's cursor plus 29 characters.
   assert.match(cursor, /^1[A-Za-z0-9_-]{28}/)
@@ -68,24 +69,24 @@ test('a cursor works only for the connection it was issued to', async (t) => {
   }
 
   // After a reconnect (another account, then the same one again) the old cursors are dead.
-  assert.equal((await stack.connect('user-1', 'dbid:carol')).status, 200)
+  assert.equal((await stack.connect('user-1', ACCOUNT_IDS.carol)).status, 200)
   await assertRefused(stack, 'user-1', cursor, 'a cursor from before a reconnect')
   const carols = await listOnePage(stack, 'user-1')
-  assert.equal((await stack.connect('user-1', 'dbid:carol')).status, 200)
+  assert.equal((await stack.connect('user-1', ACCOUNT_IDS.carol)).status, 200)
   await assertRefused(stack, 'user-1', carols, 'a cursor from before reconnecting the same account')
 })
 
 test('cursors survive a key rotation while the old key is in the ring', () => {
   const [old, fresh] = [randomVaultKeys('old'), randomVaultKeys('new')]
   const ring = (text: string) => deriveCursorKeys(parseVaultKeys(text).keys)
-  const binding = { connectionId: 'c-1', accountId: 'dbid:alice' }
+  const binding = { connectionId: 'c-1', accountId: ACCOUNT_IDS.alice }
   const before = new CursorEnvelope(ring(old)).seal('AAHupstream', binding)
   assert.equal(new CursorEnvelope(ring(`${fresh},${old}`)).open(before, binding), 'AAHupstream')
   assert.throws(() => new CursorEnvelope(ring(fresh)).open(before, binding), /not issued/)
   const after = new CursorEnvelope(ring(`${fresh},${old}`)).seal('AAHupstream', binding)
   assert.notEqual(after.slice(1, 7), before.slice(1, 7), 'new cursors use the new key')
   assert.throws(
-    () => new CursorEnvelope(ring(old)).open(before, { ...binding, accountId: 'dbid:bob' }),
+    () => new CursorEnvelope(ring(old)).open(before, { ...binding, accountId: ACCOUNT_IDS.bob }),
     /not issued/,
   )
 })

@@ -3,6 +3,7 @@
  * checks and rotation as `createSqliteVault`, on a connection pool that many replicas share.
  */
 import type { VaultKeySpec } from '../config.ts'
+import { keyRingCheck, STORED_KEY_IDS_SQL } from './key-readiness.ts'
 import { KeyRing } from './key-ring.ts'
 import { PgConnectionVault } from './pg-connection-vault.ts'
 import { openPgVaultDatabase, type PgVaultDatabase } from './pg-db.ts'
@@ -42,8 +43,21 @@ export async function createPostgresVault(options: PostgresVaultOptions): Promis
     sessions: new PgConnectSessionVault({ db: database.db, ring, clock }),
     refreshLeases: connections,
     readinessChecks: [
-      { name: 'database', check: () => database.checkHealth() },
-      { name: 'vault', check: async () => vaultProbe(ring) },
+      {
+        name: 'database',
+        failure: 'the database does not answer or its migrations are not applied',
+        check: async () => database.checkHealth(),
+      },
+      {
+        name: 'vault',
+        failure: 'the active vault key cannot seal and open',
+        check: async () => vaultProbe(ring),
+      },
+      keyRingCheck(
+        async () =>
+          (await database.client.unsafe(STORED_KEY_IDS_SQL)).map((row) => String(row.key_id)),
+        ring,
+      ),
     ],
     rotate: async (rotateOptions) => {
       const report = await rotatePgSecrets(database.db, ring, rotateOptions)

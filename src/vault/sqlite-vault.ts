@@ -5,6 +5,7 @@
 import type { VaultKeySpec } from '../config.ts'
 import { SqliteConnectionVault } from './connection-vault.ts'
 import { openVaultDatabase } from './db.ts'
+import { keyRingCheck, STORED_KEY_IDS_SQL } from './key-readiness.ts'
 import { KeyRing } from './key-ring.ts'
 import { rotateSecrets } from './rotation.ts'
 import { SqliteConnectSessionVault } from './session-vault.ts'
@@ -47,9 +48,18 @@ export async function createSqliteVault(options: SqliteVaultOptions): Promise<Sq
     readinessChecks: [
       {
         name: 'database',
+        failure: 'the database does not answer or its migrations are not applied',
         check: async () => database.checkHealth(),
       },
-      { name: 'vault', check: async () => vaultProbe(ring) },
+      {
+        name: 'vault',
+        failure: 'the active vault key cannot seal and open',
+        check: async () => vaultProbe(ring),
+      },
+      keyRingCheck(
+        async () => database.sqlite.prepare(STORED_KEY_IDS_SQL).pluck().all() as string[],
+        ring,
+      ),
     ],
     rotate: async (rotateOptions) => {
       const report = rotateSecrets(database.db, ring, rotateOptions)

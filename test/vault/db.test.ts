@@ -122,13 +122,21 @@ test('readiness: database and vault are ok while open, and say why once they are
     }
     return results
   }
-  assert.deepEqual(await run(), { database: 'ok', vault: 'ok' })
+  assert.deepEqual(await run(), { database: 'ok', vault: 'ok', vault_keys: 'ok' })
 
   const sqlite = new Database(path)
   sqlite.exec('delete from __drizzle_migrations')
   sqlite.close()
-  assert.deepEqual(await run(), { database: 'migrations are not applied', vault: 'ok' })
+  assert.deepEqual(await run(), {
+    database: 'migrations are not applied',
+    vault: 'ok',
+    vault_keys: 'ok',
+  })
 
   await vault.close()
-  assert.deepEqual(await run(), { database: 'database is closed', vault: 'the vault is closed' })
+  assert.deepEqual(await run(), {
+    database: 'database is closed',
+    vault: 'the vault is closed',
+    vault_keys: 'The database connection is not open',
+  })
 })

@@ -4,8 +4,10 @@ import type { Metrics } from '../../observability/metrics.ts'
 
 export interface ReadinessCheck {
   name: string
-  /** Resolves when healthy; rejects (with a non-secret message) when not. */
+  /** Resolves when healthy; rejects when not (the reason goes to the log only). */
   check(): Promise<void>
+  /** The fixed text `/readyz` shows when the check fails, never the error's message (contract §5). */
+  failure?: string
 }
 
 export interface OperationsOptions {
@@ -44,16 +46,17 @@ const operations: FastifyPluginAsyncTypebox<OperationsOptions> = async (app, opt
         response: { 200: ReadinessSchema, 503: ReadinessSchema },
       },
     },
-    async (_request, reply) => {
+    async (request, reply) => {
       const checks: Record<string, string> = {}
       if (options.isDraining()) checks.lifecycle = 'shutting down'
       await Promise.all(
-        options.readinessChecks.map(async ({ name, check }) => {
+        options.readinessChecks.map(async ({ name, check, failure }) => {
           try {
             await check()
             checks[name] = 'ok'
           } catch (error) {
-            checks[name] = error instanceof Error ? error.message : 'failed'
+            checks[name] = failure ?? 'failed'
+            request.log.warn({ check: name, err: error }, 'readiness check failed')
           }
         }),
       )

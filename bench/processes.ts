@@ -11,6 +11,7 @@ import { TEST_ISSUER } from '../test/fixtures/identity.ts'
 import { freePort, PROJECT_ROOT, type RunningProcess, startProcess } from '../test/process.ts'
 
 export interface Service {
+  /** Where the service's API answers: for the connector, its internal listener (contract §5). */
   url: string
   pid: number
   /** Resident set size in bytes, from /proc (the figure the kernel charges the process). */
@@ -104,15 +105,21 @@ export interface ConnectorOptions {
   nodeArgs?: string[]
 }
 
-/** The connector exactly as deployed: `node src/server.ts`, configured by the environment. */
+/**
+ * The connector exactly as deployed: `node src/server.ts`, configured by the environment, with
+ * its two listeners: `options.port` public (browsers), `url` the internal one (`/v1`, metrics).
+ */
 export async function startConnector(options: ConnectorOptions): Promise<Service> {
-  const url = `http://127.0.0.1:${options.port}`
+  const publicUrl = `http://127.0.0.1:${options.port}`
+  const internalPort = await freePort()
+  const url = `http://127.0.0.1:${internalPort}`
   const env = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
     PORT: String(options.port),
+    INTERNAL_PORT: String(internalPort),
     HOST: '127.0.0.1',
-    PUBLIC_BASE_URL: url,
+    PUBLIC_BASE_URL: publicUrl,
     DATABASE_PATH: join(options.dir, 'connector.db'),
     VAULT_KEYS: `bench-1:${randomBytes(32).toString('base64')}`,
     IDENTITY_JWKS: JSON.stringify(options.jwks),
@@ -121,7 +128,7 @@ export async function startConnector(options: ConnectorOptions): Promise<Service
     DROPBOX_APP_SECRET: BENCH_APP.secret,
     DROPBOX_API_BASE_URL: options.emulatorUrl,
     DROPBOX_AUTHORIZE_URL: `${options.emulatorUrl}/oauth2/authorize`,
-    CONNECT_RETURN_URL: 'http://main-app.bench/integrations/dropbox/done',
+    CONNECT_RETURN_URL: 'https://main-app.bench/integrations/dropbox/done',
     LOG_LEVEL: 'info',
     ...options.env,
   }

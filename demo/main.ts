@@ -5,7 +5,8 @@
  * first run and reused. With DROPBOX_APP_KEY and DROPBOX_APP_SECRET set, the real Dropbox is
  * used instead of the emulator.
  *
- * Env: DEMO_PORT (main app, 3000), DEMO_CONNECTOR_PORT (8080), DEMO_EMULATOR_PORT (8081);
+ * Env: DEMO_PORT (main app, 3000), DEMO_CONNECTOR_PORT (public listener, 8080),
+ * DEMO_CONNECTOR_INTERNAL_PORT (internal listener, 8081), DEMO_EMULATOR_PORT (8082);
  * 0 picks a free port. DEMO_DIR (./.demo). LOG_LEVEL for the connector (warn).
  */
 import { type ChildProcess, spawn } from 'node:child_process'
@@ -53,7 +54,8 @@ function freePort(): Promise<number> {
 const ports = {
   mainApp: portFromEnv('DEMO_PORT', 3000),
   connector: portFromEnv('DEMO_CONNECTOR_PORT', 8080),
-  emulator: portFromEnv('DEMO_EMULATOR_PORT', 8081),
+  connectorInternal: portFromEnv('DEMO_CONNECTOR_INTERNAL_PORT', 8081),
+  emulator: portFromEnv('DEMO_EMULATOR_PORT', 8082),
 }
 const demoDir = resolve(PROJECT_ROOT, env.DEMO_DIR || '.demo')
 const realDropbox = Boolean(env.DROPBOX_APP_KEY || env.DROPBOX_APP_SECRET)
@@ -94,6 +96,9 @@ async function main(): Promise<void> {
   // The connector's URL goes into the emulator's redirect URIs and the main app before it starts.
   const connectorPort = ports.connector || (await freePort())
   const connectorUrl = `http://${PUBLIC_HOST}:${connectorPort}`
+  // The main app calls /v1 on the internal listener; browsers only ever see the public one.
+  const internalPort = ports.connectorInternal || (await freePort())
+  const internalUrl = `http://${PUBLIC_HOST}:${internalPort}`
   const redirectUri = `${connectorUrl}/connect/callback`
 
   let dropboxEnv: Record<string, string> = {}
@@ -114,7 +119,7 @@ async function main(): Promise<void> {
   }
 
   const app = await buildMainApp({
-    connectorUrl,
+    connectorUrl: internalUrl,
     identity: { privateJwk: keys.identityPrivateJwk, issuer: DEMO_IDENTITY_ISSUER },
   })
   mainApp = app
@@ -139,6 +144,7 @@ async function main(): Promise<void> {
       ...dropboxEnv,
       HOST: BIND_HOST,
       PORT: String(connectorPort),
+      INTERNAL_PORT: String(internalPort),
       PUBLIC_BASE_URL: connectorUrl,
       DATABASE_PATH: databasePath,
       DATABASE_URL: '',
@@ -146,6 +152,10 @@ async function main(): Promise<void> {
       IDENTITY_JWKS: keys.identityJwksPath,
       IDENTITY_ISSUER: DEMO_IDENTITY_ISSUER,
       IDENTITY_AUDIENCE: 'cloud-connector',
+      // The one caller of the demo may call everything (contract §2).
+      IDENTITY_CALLERS: JSON.stringify({
+        'main-app': { kids: [keys.identityPrivateJwk.kid], operations: ['*'] },
+      }),
       CONNECT_RETURN_URL: `${mainAppUrl}${RETURN_PATH}`,
       LOG_LEVEL: env.LOG_LEVEL || 'warn',
     },
@@ -162,7 +172,8 @@ async function main(): Promise<void> {
   say('')
   say('cloud-connector demo')
   say(`  main app (stand-in)  ${mainAppUrl}`)
-  say(`  connector            ${connectorUrl}   (API docs: ${connectorUrl}/docs)`)
+  say(`  connector (public)   ${connectorUrl}   (browsers: /connect)`)
+  say(`  connector (internal) ${internalUrl}   (API docs: ${internalUrl}/docs)`)
   if (emulator) {
     say(
       `  Dropbox emulator     ${dropboxEnv.DROPBOX_API_BASE_URL}   (accounts: ${emulator

@@ -42,6 +42,7 @@ const skip = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM}`
 interface Demo {
   url: string
   connectorUrl: string
+  connectorInternalUrl: string
   emulatorUrl: string
   dir: string
   child: ChildProcess
@@ -62,6 +63,7 @@ async function startDemo(t: TestContext): Promise<Demo> {
       DEMO_DIR: dir,
       DEMO_PORT: '0',
       DEMO_CONNECTOR_PORT: '0',
+      DEMO_CONNECTOR_INTERNAL_PORT: '0',
       DEMO_EMULATOR_PORT: '0',
       DROPBOX_APP_KEY: '',
       DROPBOX_APP_SECRET: '',
@@ -105,7 +107,8 @@ async function startDemo(t: TestContext): Promise<Demo> {
   }
   return {
     url: find(/^Open (http:\S+) in your browser/m),
-    connectorUrl: find(/^ {2}connector +(http:\S+)/m),
+    connectorUrl: find(/^ {2}connector \(public\) +(http:\S+)/m),
+    connectorInternalUrl: find(/^ {2}connector \(internal\) +(http:\S+)/m),
     emulatorUrl: find(/^ {2}Dropbox emulator +(http:\S+)/m),
     dir,
     child,
@@ -140,7 +143,7 @@ async function connectionOf(demo: Demo, userId: string): Promise<Record<string, 
     .setIssuedAt()
     .setExpirationTime('60s')
     .sign(await importJWK(identityPrivateJwk, 'EdDSA'))
-  const response = await fetch(`${demo.connectorUrl}/v1/connection`, {
+  const response = await fetch(`${demo.connectorInternalUrl}/v1/connection`, {
     headers: { 'x-identity-assertion': assertion },
   })
   assert.equal(response.status, 200)
@@ -217,6 +220,7 @@ test('connect → account and listing → folder navigation → disconnect', { s
   demo.child.kill('SIGTERM')
   assert.equal(await demo.exited, 0)
   await assert.rejects(fetch(`${demo.connectorUrl}/healthz`))
+  await assert.rejects(fetch(`${demo.connectorInternalUrl}/healthz`))
 })
 
 test('Cancel on the consent page: a clear message and nothing connected', { skip }, async (t) => {

@@ -34,6 +34,7 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
         DEMO_DIR: dir,
         DEMO_PORT: '0',
         DEMO_CONNECTOR_PORT: '0',
+        DEMO_CONNECTOR_INTERNAL_PORT: '0',
         DEMO_EMULATOR_PORT: '0',
         DROPBOX_APP_KEY: '',
         DROPBOX_APP_SECRET: '',
@@ -62,7 +63,8 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     })
     const urls = [
       /^Open (http:\S+) in your browser/m,
-      /^ {2}connector +(http:\S+)/m,
+      /^ {2}connector \(public\) +(http:\S+)/m,
+      /^ {2}connector \(internal\) +(http:\S+)/m,
       /^ {2}Dropbox emulator +(http:\S+)/m,
     ].map((pattern) => pattern.exec(output)?.[1] as string)
     for (const url of urls) assert.ok(await answers(url), `${url} answers before the signal`)

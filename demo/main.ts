@@ -5,9 +5,9 @@
  * first run and reused. With DROPBOX_APP_KEY and DROPBOX_APP_SECRET set, the real Dropbox is
  * used instead of the emulator.
  *
- * Env: DEMO_PORT (main app, 3000), DEMO_CONNECTOR_PORT (public listener, 8080),
- * DEMO_CONNECTOR_INTERNAL_PORT (internal listener, 8081), DEMO_EMULATOR_PORT (8082);
- * 0 picks a free port. DEMO_DIR (./.demo). LOG_LEVEL for the connector (warn).
+ * Env: DEMO_PORT (main app, 3000), DEMO_CONNECTOR_PORT (8080, the connector's public listener),
+ * DEMO_CONNECTOR_INTERNAL_PORT (8082, its internal listener: `/v1`, docs), DEMO_EMULATOR_PORT
+ * (8081); 0 picks a free port. DEMO_DIR (./.demo). LOG_LEVEL for the connector (warn).
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { rm } from 'node:fs/promises'
@@ -54,8 +54,8 @@ function freePort(): Promise<number> {
 const ports = {
   mainApp: portFromEnv('DEMO_PORT', 3000),
   connector: portFromEnv('DEMO_CONNECTOR_PORT', 8080),
-  connectorInternal: portFromEnv('DEMO_CONNECTOR_INTERNAL_PORT', 8081),
-  emulator: portFromEnv('DEMO_EMULATOR_PORT', 8082),
+  connectorInternal: portFromEnv('DEMO_CONNECTOR_INTERNAL_PORT', 8082),
+  emulator: portFromEnv('DEMO_EMULATOR_PORT', 8081),
 }
 const demoDir = resolve(PROJECT_ROOT, env.DEMO_DIR || '.demo')
 const realDropbox = Boolean(env.DROPBOX_APP_KEY || env.DROPBOX_APP_SECRET)
@@ -96,10 +96,10 @@ async function main(): Promise<void> {
   // The connector's URL goes into the emulator's redirect URIs and the main app before it starts.
   const connectorPort = ports.connector || (await freePort())
   const connectorUrl = `http://${PUBLIC_HOST}:${connectorPort}`
-  // The main app calls /v1 on the internal listener; browsers only ever see the public one.
-  const internalPort = ports.connectorInternal || (await freePort())
-  const internalUrl = `http://${PUBLIC_HOST}:${internalPort}`
   const redirectUri = `${connectorUrl}/connect/callback`
+  // The main app calls `/v1` on the internal listener, server to server (contract §5).
+  const internalPort = ports.connectorInternal || (await freePort())
+  const connectorApiUrl = `http://${BIND_HOST}:${internalPort}`
 
   let dropboxEnv: Record<string, string> = {}
   if (!realDropbox) {
@@ -115,11 +115,12 @@ async function main(): Promise<void> {
       DROPBOX_REDIRECT_URI: redirectUri,
       DROPBOX_API_BASE_URL: emulatorUrl,
       DROPBOX_AUTHORIZE_URL: `${emulatorUrl}/oauth2/authorize`,
+      DROPBOX_CONTENT_BASE_URL: emulator.contentUrl,
     }
   }
 
   const app = await buildMainApp({
-    connectorUrl: internalUrl,
+    connectorUrl: connectorApiUrl,
     identity: { privateJwk: keys.identityPrivateJwk, issuer: DEMO_IDENTITY_ISSUER },
   })
   mainApp = app
@@ -144,6 +145,7 @@ async function main(): Promise<void> {
       ...dropboxEnv,
       HOST: BIND_HOST,
       PORT: String(connectorPort),
+      INTERNAL_HOST: BIND_HOST,
       INTERNAL_PORT: String(internalPort),
       PUBLIC_BASE_URL: connectorUrl,
       DATABASE_PATH: databasePath,
@@ -168,12 +170,12 @@ async function main(): Promise<void> {
     void stop(1)
   })
   await waitUntilReady(`${connectorUrl}/readyz`)
+  await waitUntilReady(`${connectorApiUrl}/readyz`)
 
   say('')
   say('cloud-connector demo')
   say(`  main app (stand-in)  ${mainAppUrl}`)
-  say(`  connector (public)   ${connectorUrl}   (browsers: /connect)`)
-  say(`  connector (internal) ${internalUrl}   (API docs: ${internalUrl}/docs)`)
+  say(`  connector            ${connectorUrl}   (API, internal: ${connectorApiUrl}/docs)`)
   if (emulator) {
     say(
       `  Dropbox emulator     ${dropboxEnv.DROPBOX_API_BASE_URL}   (accounts: ${emulator

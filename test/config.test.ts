@@ -38,6 +38,7 @@ test('defaults follow contract §8', () => {
   assert.equal(config.dropbox.apiBaseUrl, 'https://api.dropboxapi.com')
   assert.equal(config.dropbox.contentBaseUrl, 'https://content.dropboxapi.com')
   assert.equal(config.dropbox.authorizeUrl, 'https://www.dropbox.com/oauth2/authorize')
+  assert.equal(config.dropbox.forceReapprove, true)
   assert.equal(config.workspaceRoot, '')
   assert.equal(config.upstreamTimeoutMs, 10_000)
   assert.equal(config.logLevel, 'info')
@@ -192,7 +193,7 @@ test('URL settings must be https unless loopback or ALLOW_INSECURE_HTTP=true', (
     assert.doesNotThrow(() => loadConfig(testEnv({ PUBLIC_BASE_URL: `http://${host}:8080` })), host)
   }
   assert.deepEqual(configErrors(testEnv({ ALLOW_INSECURE_HTTP: 'yes' })), [
-    'ALLOW_INSECURE_HTTP must be "true" or "false"',
+    'ALLOW_INSECURE_HTTP must be true or false (got "yes")',
   ])
 })
 
@@ -239,4 +240,28 @@ test('IDENTITY_CALLERS: names, kids of IDENTITY_JWKS, known operations; every pr
   assert.deepEqual(configErrors(testEnv({ IDENTITY_CALLERS: '[1]' })), [
     'IDENTITY_CALLERS must be an object of caller name → {kids, operations}',
   ])
+})
+
+test('DROPBOX_FORCE_REAPPROVE takes true or false only', () => {
+  assert.equal(
+    loadConfig(testEnv({ DROPBOX_FORCE_REAPPROVE: 'false' })).dropbox.forceReapprove,
+    false,
+  )
+  assert.equal(
+    loadConfig(testEnv({ DROPBOX_FORCE_REAPPROVE: 'true' })).dropbox.forceReapprove,
+    true,
+  )
+  assert.deepEqual(configErrors(testEnv({ DROPBOX_FORCE_REAPPROVE: 'no' })), [
+    'DROPBOX_FORCE_REAPPROVE must be true or false (got "no")',
+  ])
+})
+
+test('WORKSPACE_ROOT that is only whitespace is a startup error, not the Dropbox root', () => {
+  for (const blank of [' ', '\t', '  \n ']) {
+    assert.deepEqual(configErrors(testEnv({ WORKSPACE_ROOT: blank })), [
+      'WORKSPACE_ROOT is only whitespace: leave it unset (or "/") for the Dropbox root',
+    ])
+  }
+  assert.equal(loadConfig(testEnv({ WORKSPACE_ROOT: '' })).workspaceRoot, '')
+  assert.equal(loadConfig(testEnv({ WORKSPACE_ROOT: '/' })).workspaceRoot, '')
 })

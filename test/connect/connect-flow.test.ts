@@ -49,6 +49,7 @@ test('happy path: create → /connect → consent → callback → complete → 
     'client_id',
     'code_challenge',
     'code_challenge_method',
+    'force_reapprove',
     'redirect_uri',
     'response_type',
     'scope',
@@ -62,6 +63,7 @@ test('happy path: create → /connect → consent → callback → complete → 
   assert.match(params.code_challenge as string, /^[A-Za-z0-9_-]{43}$/)
   assert.match(params.state as string, /^[A-Za-z0-9_-]{43}$/)
   assert.equal(params.token_access_type, 'offline')
+  assert.equal(params.force_reapprove, 'true')
   assert.equal(params.scope, 'account_info.read files.metadata.read files.content.read')
   assert.ok(
     authorize.search.includes('scope=account_info.read%20files.metadata.read%20files.content.read'),

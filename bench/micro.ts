@@ -12,7 +12,7 @@ import { CursorEnvelope } from '../src/cloud/cursor-envelope.ts'
 import { allows, type Caller, createCallers } from '../src/identity/callers.ts'
 import { createIdentityVerifier } from '../src/identity/verifier.ts'
 import { deriveCursorKeys } from '../src/vault/cursor-keys.ts'
-import { createSqliteVault } from '../src/vault/sqlite-vault.ts'
+import { openVault } from '../src/vault/open-vault.ts'
 import type { IdentityKeys } from '../test/fixtures/identity.ts'
 import { TEST_AUDIENCE, TEST_ISSUER } from '../test/fixtures/identity.ts'
 
@@ -98,8 +98,8 @@ export async function microBenchmarks(
   const dir = await mkdtemp(join(tmpdir(), 'cc-bench-micro-'))
   try {
     for (const size of [0, 1000]) {
-      const vault = await createSqliteVault({
-        path: join(dir, `vault-${size}.db`),
+      const vault = await openVault({
+        databasePath: join(dir, `vault-${size}.db`),
         keys: [{ kid: 'micro', secretKey: new Uint8Array(randomBytes(32)) }],
         tokenCacheSize: size,
       })

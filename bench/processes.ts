@@ -88,6 +88,7 @@ export async function startEmulatorProcess(options: { redirectUri: string }): Pr
   const running = startProcess([join(PROJECT_ROOT, 'emulator/main.ts')], {
     ...process.env,
     EMULATOR_PORT: String(port),
+    EMULATOR_CONTENT_PORT: String(await freePort()),
     EMULATOR_HOST: '127.0.0.1',
     EMULATOR_APP_KEY: BENCH_APP.key,
     EMULATOR_APP_SECRET: BENCH_APP.secret,

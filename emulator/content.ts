@@ -22,7 +22,8 @@ function baseBlock(seed: string): Buffer {
     return cached
   }
   const block = Buffer.alloc(BLOCK_SIZE)
-  let offset = 0
+  // The first STAMP_SIZE bytes are the block number, written per block.
+  let offset = STAMP_SIZE
   for (let line = 1; offset < BLOCK_SIZE; line++) {
     offset += block.write(`${seed} · line ${line}\n`, offset, 'utf8')
   }

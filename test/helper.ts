@@ -106,6 +106,7 @@ export async function buildTestApp(
   const logs = new LogCapture()
   const app = await buildApp(config, {
     logger: createLogger(config.logLevel, logs),
+    strictProblemCodes: true,
     ...options.deps,
   })
   t.after(() => app.close())

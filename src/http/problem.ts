@@ -88,6 +88,7 @@ export function problemFromError(error: unknown): { problem: Problem; retryAfter
 }
 
 export function sendProblem(reply: FastifyReply, problem: Problem, retryAfter?: number) {
+  problem = holdToDeclaredCodes(reply, problem)
   if (retryAfter !== undefined)
     reply.header('retry-after', String(Math.max(0, Math.ceil(retryAfter))))
   return reply.code(problem.status).type(PROBLEM_CONTENT_TYPE).send(problem)
@@ -101,4 +102,48 @@ export function problemErrorHandler(error: unknown, request: FastifyRequest, rep
 
 export function notFoundHandler(request: FastifyRequest, reply: FastifyReply) {
   return sendProblem(reply, toProblem('not_found', `No route for ${request.method} on this path.`))
+}
+
+interface ResponseEntry {
+  content?: Record<string, { schema?: { properties?: { code?: { enum?: unknown } } } }>
+}
+
+const declaredByResponse = new WeakMap<object, ReadonlySet<string> | undefined>()
+
+/** The codes a route's response schema declares, or `undefined` for a route that lists none. */
+export function declaredProblemCodes(response: unknown): ReadonlySet<string> | undefined {
+  if (typeof response !== 'object' || response === null) return undefined
+  if (declaredByResponse.has(response)) return declaredByResponse.get(response)
+  let codes: Set<string> | undefined
+  for (const entry of Object.values(response as Record<string, ResponseEntry>)) {
+    const listed = entry?.content?.['application/problem+json']?.schema?.properties?.code?.enum
+    if (Array.isArray(listed)) codes = new Set([...(codes ?? []), ...listed.map(String)])
+  }
+  declaredByResponse.set(response, codes)
+  return codes
+}
+
+/**
+ * A route answers only the codes its schema declares (so the OpenAPI document is the truth).
+ * An undeclared code is a bug: logged as such, and under `strictProblemCodes` (the tests) it
+ * becomes a 500 so the test that provoked it fails.
+ */
+function holdToDeclaredCodes(reply: FastifyReply, problem: Problem): Problem {
+  const request = reply.request
+  const declared = declaredProblemCodes(request.routeOptions?.schema?.response)
+  if (declared === undefined || declared.has(problem.code)) return problem
+  request.log.error(
+    { event: 'undeclared_problem_code', code: problem.code, route: request.routeOptions.url },
+    'a route answered a problem code its schema does not declare',
+  )
+  return strictProblemCodes.has(request.server)
+    ? toProblem('internal_error', 'Internal error.')
+    : problem
+}
+
+const strictProblemCodes = new WeakSet<object>()
+
+/** Tests turn an undeclared problem code into a failure instead of a log line. */
+export function enforceDeclaredProblemCodes(app: object): void {
+  strictProblemCodes.add(app)
 }

@@ -3,7 +3,7 @@
  * (a key id of the stored rows missing from `VAULT_KEYS`) is not ready, instead of serving
  * `500`s for every user whose row it cannot open. The adapters pass the query; the rule is here.
  */
-import type { ReadinessCheck } from '../http/routes/operations.ts'
+import type { ReadinessCheck } from '../observability/readiness.ts'
 
 export const MISSING_KEY_FAILURE = 'stored rows are sealed under a key id missing from VAULT_KEYS'
 

@@ -22,7 +22,15 @@ import {
 } from './support.ts'
 
 /** fast-check runs per property (each run is one HTTP request). */
-const RUNS = { list: 400, connect: 150, callback: 150, complete: 150, body: 150, routes: 150 }
+const RUNS = {
+  list: 400,
+  files: 300,
+  connect: 150,
+  callback: 150,
+  complete: 150,
+  body: 150,
+  routes: 150,
+}
 const MAX_PATH_LENGTH = 1024
 const SEED = Number(process.env.HOSTILE_SEED ?? Date.now() % 1_000_000)
 
@@ -268,6 +276,79 @@ test('GET /v1/workspace/list: generated queries are 2xx or a 4xx problem; invali
   )
 })
 
+test('GET /v1/workspace/metadata and /download: generated paths and ranges are 2xx or a 4xx problem; invalid paths never reach Dropbox', async (t) => {
+  const stack = await connectedStack(t)
+  const tally: Tally = { requests: 0, byStatus: new Map() }
+  let refusedLocally = 0
+  const plausiblePath = fc
+    .array(
+      fc.constantFrom('Office', 'notes.txt', 'Photos', 'beach.jpg', '\u00e9t\u00e9', '.', ''),
+      {
+        maxLength: 3,
+      },
+    )
+    .map((parts) => parts.join('/'))
+  // Header values fetch can send: printable ASCII only.
+  const printable = (value: string) => value.replace(/[^\x20-\x7e]/g, '')
+  const range = fc.oneof(
+    fc.constant(undefined),
+    fc
+      .tuple(fc.option(fc.nat({ max: 3_000_000 })), fc.option(fc.nat({ max: 3_000_000 })))
+      .map(([first, last]) => `bytes=${first ?? ''}-${last ?? ''}`),
+    hostile.map(printable),
+    fc.constantFrom('bytes=0-0,5-9', 'items=0-1', 'bytes=-0', `bytes=${'9'.repeat(300)}-`),
+  )
+  const inputs = fc.record({
+    route: fc.constantFrom('metadata', 'download'),
+    path: fc.oneof(
+      { arbitrary: fc.constantFrom('Office/notes.txt', 'Photos/beach.jpg'), weight: 1 },
+      { arbitrary: plausiblePath, weight: 1 },
+      { arbitrary: hostile, weight: 2 },
+    ),
+    range,
+  })
+  await fc.assert(
+    fc.asyncProperty(inputs, async ({ route, path: raw, range }) => {
+      const path = wellFormed(raw)
+      const what = `${route} ${JSON.stringify({ path, range }).replace(/(.)\1{20,}/g, '$1…')}`
+      stack.emulator.resetCounters()
+      const headers: Record<string, string> = {
+        'x-identity-assertion': await stack.assertionFor('fuzz-user'),
+      }
+      if (route === 'download' && range !== undefined) headers.range = range
+      const response = await readResponse(
+        await fetch(`${stack.internalUrl}/v1/workspace/${route}${query({ path })}`, { headers }),
+      )
+      count(tally, response.status)
+      assertNo5xx(response, what)
+      const invalid = pathInvalidOnItsFace(path)
+      if (response.status === 200 || response.status === 206) {
+        assert.ok(!invalid, `${what}: accepted`)
+        return
+      }
+      const problem = assertProblem(response, response.status, undefined, what)
+      if (invalid) {
+        refusedLocally++
+        assert.equal(response.status, 400, what)
+        assert.ok(['invalid_request', 'invalid_path'].includes(problem.code as string), what)
+        assert.equal(upstreamCalls(stack), 0, `${what}: reached Dropbox`)
+        return
+      }
+      const expected = ['invalid_path', 'path_not_found', 'not_a_file', 'range_not_satisfiable']
+      assert.ok(
+        expected.includes(problem.code as string) ||
+          (problem.code === 'invalid_request' && (range?.length ?? 0) > 256),
+        `${what}: ${problem.code}`,
+      )
+    }),
+    { numRuns: RUNS.files, seed: SEED, endOnFailure: true },
+  )
+  await stillServing(stack)
+  t.diagnostic(
+    `bad input /v1/workspace/metadata and /download: ${tally.requests} generated requests (seed ${SEED}), ${refusedLocally} refused before Dropbox, statuses ${JSON.stringify(Object.fromEntries(tally.byStatus))}`,
+  )
+})
+
 test('browser routes: generated tokens, states, codes, errors and cookies get the HTML error page', async (t) => {
   const stack = await connectedStack(t)
   const tally: Tally = { requests: 0, byStatus: new Map() }
@@ -401,6 +482,8 @@ test('every route: wrong methods, unknown paths, hostile headers and oversized i
     '/v1/connection',
     '/v1/me',
     '/v1/workspace/list',
+    '/v1/workspace/metadata',
+    '/v1/workspace/download',
     '/connect',
     '/connect/callback',
   ]
@@ -455,6 +538,15 @@ test('every route: wrong methods, unknown paths, hostile headers and oversized i
     ['cursor of 9 kB', `/v1/workspace/list?cursor=${'c'.repeat(9_000)}`, {}, undefined, 400],
     ['limit as a list', '/v1/workspace/list?limit=1&limit=2', {}, undefined, 400],
     ['path as a list', '/v1/workspace/list?path=a&path=b', {}, undefined, 400],
+    [
+      'download path of 12 kB',
+      `/v1/workspace/download?path=${'a'.repeat(12_000)}`,
+      {},
+      undefined,
+      400,
+    ],
+    ['download path as a list', '/v1/workspace/download?path=a&path=b', {}, undefined, 400],
+    ['metadata without path', '/v1/workspace/metadata', {}, undefined, 400],
     ['invalid JSON', '/v1/connect/sessions', { 'content-type': 'application/json' }, '{"a":', 400],
   ] as const
   for (const [what, path, headers, body, status] of big) {

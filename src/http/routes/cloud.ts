@@ -5,7 +5,7 @@ import { ServiceError } from '../../errors.ts'
 import { IDENTITY_SECURITY } from '../plugins/docs.ts'
 import { requireIdentity } from '../plugins/identity.ts'
 import { AccountSchema, ListingSchema, ListQuerySchema } from '../schemas/cloud.ts'
-import { problemResponses } from '../schemas/problem.ts'
+import { IDENTIFIED, problemResponses, UPSTREAM } from '../schemas/problem.ts'
 
 function accountView(account: CloudAccount) {
   return {
@@ -46,8 +46,6 @@ function listingView(listing: CloudListing) {
   }
 }
 
-const UPSTREAM_PROBLEMS = problemResponses(400, 401, 404, 409, 429, 500, 502, 503, 504)
-
 const cloud: FastifyPluginAsyncTypebox<{ clients: CloudClientFactory }> = async (
   app,
   { clients },
@@ -60,7 +58,7 @@ const cloud: FastifyPluginAsyncTypebox<{ clients: CloudClientFactory }> = async 
         tags: ['cloud'],
         summary: 'The connected Dropbox account.',
         security: IDENTITY_SECURITY,
-        response: { 200: AccountSchema, ...UPSTREAM_PROBLEMS },
+        response: { 200: AccountSchema, ...problemResponses(...IDENTIFIED, ...UPSTREAM) },
       },
     },
     async (request) =>
@@ -80,7 +78,17 @@ const cloud: FastifyPluginAsyncTypebox<{ clients: CloudClientFactory }> = async 
           "Paths are relative to the deployment's workspace root; `path` and `cursor` are exclusive.",
         security: IDENTITY_SECURITY,
         querystring: ListQuerySchema,
-        response: { 200: ListingSchema, ...UPSTREAM_PROBLEMS },
+        response: {
+          200: ListingSchema,
+          ...problemResponses(
+            ...IDENTIFIED,
+            ...UPSTREAM,
+            'invalid_path',
+            'invalid_cursor',
+            'path_not_found',
+            'not_a_folder',
+          ),
+        },
       },
     },
     async (request) => {

@@ -7,7 +7,7 @@ import {
   ConnectSessionCreatedSchema,
   SessionIdParamsSchema,
 } from '../schemas/connect.ts'
-import { problemResponses } from '../schemas/problem.ts'
+import { IDENTIFIED, problemResponses, UPSTREAM } from '../schemas/problem.ts'
 
 const connectSessions: FastifyPluginAsyncTypebox<{ flow: ConnectFlow }> = async (app, { flow }) => {
   app.post(
@@ -18,7 +18,7 @@ const connectSessions: FastifyPluginAsyncTypebox<{ flow: ConnectFlow }> = async 
         tags: ['connect'],
         summary: "Start connecting Dropbox: returns the URL to send the user's browser to.",
         security: IDENTITY_SECURITY,
-        response: { 201: ConnectSessionCreatedSchema, ...problemResponses(401, 500) },
+        response: { 201: ConnectSessionCreatedSchema, ...problemResponses(...IDENTIFIED) },
       },
     },
     async (request, reply) => {
@@ -45,7 +45,14 @@ const connectSessions: FastifyPluginAsyncTypebox<{ flow: ConnectFlow }> = async 
         params: SessionIdParamsSchema,
         response: {
           200: ConnectionStatusSchema,
-          ...problemResponses(400, 401, 403, 404, 409, 410, 429, 502, 503, 504),
+          ...problemResponses(
+            ...IDENTIFIED,
+            ...UPSTREAM,
+            'session_not_found',
+            'session_user_mismatch',
+            'session_not_authorized',
+            'session_expired',
+          ),
         },
       },
     },

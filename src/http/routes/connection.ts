@@ -4,7 +4,7 @@ import type { ConnectFlow } from '../../connect/connect-flow.ts'
 import { IDENTITY_SECURITY } from '../plugins/docs.ts'
 import { requireIdentity } from '../plugins/identity.ts'
 import { ConnectionStatusSchema } from '../schemas/connect.ts'
-import { problemResponses } from '../schemas/problem.ts'
+import { IDENTIFIED, problemResponses } from '../schemas/problem.ts'
 
 const connection: FastifyPluginAsyncTypebox<{ flow: ConnectFlow }> = async (app, { flow }) => {
   app.get(
@@ -15,7 +15,7 @@ const connection: FastifyPluginAsyncTypebox<{ flow: ConnectFlow }> = async (app,
         tags: ['connection'],
         summary: "The user's Dropbox connection status (never a token).",
         security: IDENTITY_SECURITY,
-        response: { 200: ConnectionStatusSchema, ...problemResponses(401, 500) },
+        response: { 200: ConnectionStatusSchema, ...problemResponses(...IDENTIFIED) },
       },
     },
     async (request) => flow.status(requireIdentity(request).userId),
@@ -32,7 +32,7 @@ const connection: FastifyPluginAsyncTypebox<{ flow: ConnectFlow }> = async (app,
         security: IDENTITY_SECURITY,
         response: {
           204: Type.Null({ description: 'Disconnected (also when there was nothing to delete).' }),
-          ...problemResponses(401, 500),
+          ...problemResponses(...IDENTIFIED),
         },
       },
     },

@@ -1,14 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { Metrics } from '../../observability/metrics.ts'
-
-export interface ReadinessCheck {
-  name: string
-  /** Resolves when healthy; rejects when not (the reason goes to the log only). */
-  check(): Promise<void>
-  /** The fixed text `/readyz` shows when the check fails, never the error's message (contract §5). */
-  failure?: string
-}
+import type { ReadinessCheck } from '../../observability/readiness.ts'
 
 export interface OperationsOptions {
   metrics: Metrics

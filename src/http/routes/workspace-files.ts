@@ -11,9 +11,10 @@ import type { CloudDownload } from '../../cloud/models.ts'
 import type { CloudClientFactory } from '../../cloud/protocols.ts'
 import { headerJson } from '../../header-json.ts'
 import { attachmentDisposition } from '../content-disposition.ts'
+import { streamedBytes } from '../download-memory.ts'
 import { IDENTITY_SECURITY } from '../plugins/docs.ts'
 import { requireIdentity } from '../plugins/identity.ts'
-import { problemResponses } from '../schemas/problem.ts'
+import { IDENTIFIED, problemResponses, UPSTREAM } from '../schemas/problem.ts'
 import {
   DownloadHeadersSchema,
   DownloadQuerySchema,
@@ -22,8 +23,20 @@ import {
 } from '../schemas/workspace-files.ts'
 import { entryView } from './cloud.ts'
 
-const METADATA_PROBLEMS = problemResponses(400, 401, 403, 404, 409, 429, 500, 502, 503, 504)
-const DOWNLOAD_PROBLEMS = problemResponses(400, 401, 403, 404, 409, 416, 429, 500, 502, 503, 504)
+const METADATA_PROBLEMS = problemResponses(
+  ...IDENTIFIED,
+  ...UPSTREAM,
+  'invalid_path',
+  'path_not_found',
+)
+const DOWNLOAD_PROBLEMS = problemResponses(
+  ...IDENTIFIED,
+  ...UPSTREAM,
+  'invalid_path',
+  'path_not_found',
+  'not_a_file',
+  'range_not_satisfiable',
+)
 
 /** Only the `bytes` unit goes upstream; any other unit is ignored (RFC 9110 §14.2). */
 function byteRange(range: string | undefined): string | undefined {
@@ -110,13 +123,16 @@ const workspaceFiles: FastifyPluginAsyncTypebox<{ clients: CloudClientFactory }>
       } catch (error) {
         if (cancel.signal.aborted) {
           request.log.info({ event: 'download_cancelled' }, 'the caller left before the download')
-          return reply.hijack()
+          reply.hijack()
+          reply.raw.destroy()
+          return reply
         }
         if (error instanceof RangeNotSatisfiableError && error.size !== null) {
           reply.header('content-range', `bytes */${error.size}`)
         }
         throw error
       }
+      download.body.on('data', (chunk: Buffer) => streamedBytes(chunk.length))
       download.body.once('error', (error: Error & { code?: string }) => {
         if (cancel.signal.aborted) return
         request.log.warn(

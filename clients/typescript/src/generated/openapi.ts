@@ -268,22 +268,109 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Problem details (401); see `code`. */
+                /** @description Problem details: `invalid_request`. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI naming the problem type. */
+                            type: string;
+                            title: string;
+                            status: number;
+                            /** @description What went wrong; never carries secrets or internal detail. */
+                            detail: string;
+                            /**
+                             * @description Stable machine-readable code (contract §6).
+                             * @enum {string}
+                             */
+                            code: "invalid_request";
+                        };
+                    };
+                };
+                /** @description Problem details: `invalid_identity`. */
                 401: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/problem+json": {
+                            /** @description A URI naming the problem type. */
+                            type: string;
+                            title: string;
+                            status: number;
+                            /** @description What went wrong; never carries secrets or internal detail. */
+                            detail: string;
+                            /**
+                             * @description Stable machine-readable code (contract §6).
+                             * @enum {string}
+                             */
+                            code: "invalid_identity";
+                        };
                     };
                 };
-                /** @description Problem details (500); see `code`. */
+                /** @description Problem details: `operation_not_allowed`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI naming the problem type. */
+                            type: string;
+                            title: string;
+                            status: number;
+                            /** @description What went wrong; never carries secrets or internal detail. */
+                            detail: string;
+                            /**
+                             * @description Stable machine-readable code (contract §6).
+                             * @enum {string}
+                             */
+                            code: "operation_not_allowed";
+                        };
+                    };
+                };
+                /** @description Problem details: `internal_error`. */
                 500: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/problem+json": {
+                            /** @description A URI naming the problem type. */
+                            type: string;
+                            title: string;
+                            status: number;
+                            /** @description What went wrong; never carries secrets or internal detail. */
+                            detail: string;
+                            /**
+                             * @description Stable machine-readable code (contract §6).
+                             * @enum {string}
+                             */
+                            code: "internal_error";
+                        };
+                    };
+                };
+                /** @description Problem details: `shutting_down`. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI naming the problem type. */
+                            type: string;
+                            title: string;
+                            status: number;
+                            /** @description What went wrong; never carries secrets or internal detail. */
+                            detail: string;
+                            /**
+                             * @description Stable machine-readable code (contract §6).
+                             * @enum {string}
+                             */
+                            code: "shutting_down";
+                        };
                     };
                 };
             };
@@ -338,94 +425,235 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Problem details (400); see `code`. */
+                /** @description Problem details: `invalid_request`. */
                 400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/problem+json": {
+                            /** @description A URI naming the problem type. */
+                            type: string;
+                            title: string;
+                            status: number;
+                            /** @description What went wrong; never carries secrets or internal detail. */
+                            detail: string;
+                            /**
+                             * @description Stable machine-readable code (contract §6).
+                             * @enum {string}
+                             */
+                            code: "invalid_request";
+                        };
                     };
                 };
-                /** @description Problem details (401); see `code`. */
+                /** @description Problem details: `invalid_identity`. */
                 401: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/problem+json": {
+                            /** @description A URI naming the problem type. */
+                            type: string;
+                            title: string;
+                            status: number;
+                            /** @description What went wrong; never carries secrets or internal detail. */
+                            detail: string;
+                            /**
+                             * @description Stable machine-readable code (contract §6).
+                             * @enum {string}
+                             */
+                            code: "invalid_identity";
+                        };
                     };
                 };
-                /** @description Problem details (403); see `code`. */
+                /** @description Problem details: `operation_not_allowed`, `session_user_mismatch`. */
                 403: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/problem+json": {
+                            /** @description A URI naming the problem type. */
+                            type: string;
+                            title: string;
+                            status: number;
+                            /** @description What went wrong; never carries secrets or internal detail. */
+                            detail: string;
+                            /**
+                             * @description Stable machine-readable code (contract §6).
+                             * @enum {string}
+                             */
+                            code: "operation_not_allowed" | "session_user_mismatch";
+                        };
                     };
                 };
-                /** @description Problem details (404); see `code`. */
+                /** @description Problem details: `session_not_found`. */
                 404: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/problem+json": {
+                            /** @description A URI naming the problem type. */
+                            type: string;
+                            title: string;
+                            status: number;
+                            /** @description What went wrong; never carries secrets or internal detail. */
+                            detail: string;
+                            /**
+                             * @description Stable machine-readable code (contract §6).
+                             * @enum {string}
+                             */
+                            code: "session_not_found";
+                        };
                     };
                 };
-                /** @description Problem details (409); see `code`. */
+                /** @description Problem details: `not_connected`, `reconnect_required`, `session_not_authorized`. */
                 409: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/problem+json": {
+                            /** @description A URI naming the problem type. */
+                            type: string;
+                            title: string;
+                            status: number;
+                            /** @description What went wrong; never carries secrets or internal detail. */
+                            detail: string;
+                            /**
+                             * @description Stable machine-readable code (contract §6).
+                             * @enum {string}
+                             */
+                            code: "not_connected" | "reconnect_required" | "session_not_authorized";
+                        };
                     };
                 };
-                /** @description Problem details (410); see `code`. */
+                /** @description Problem details: `session_expired`. */
                 410: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/problem+json": {
+                            /** @description A URI naming the problem type. */
+                            type: string;
+                            title: string;
+                            status: number;
+                            /** @description What went wrong; never carries secrets or internal detail. */
+                            detail: string;
+                            /**
+                             * @description Stable machine-readable code (contract §6).
+                             * @enum {string}
+                             */
+                            code: "session_expired";
+                        };
                     };
                 };
-                /** @description Problem details (429); see `code`. */
+                /** @description Problem details: `upstream_rate_limited`. */
                 429: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/problem+json": {
+                            /** @description A URI naming the problem type. */
+                            type: string;
+                            title: string;
+                            status: number;
+                            /** @description What went wrong; never carries secrets or internal detail. */
+                            detail: string;
+                            /**
+                             * @description Stable machine-readable code (contract §6).
+                             * @enum {string}
+                             */
+                            code: "upstream_rate_limited";
+                        };
                     };
                 };
-                /** @description Problem details (502); see `code`. */
+                /** @description Problem details: `internal_error`. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI naming the problem type. */
+                            type: string;
+                            title: string;
+                            status: number;
+                            /** @description What went wrong; never carries secrets or internal detail. */
+                            detail: string;
+                            /**
+                             * @description Stable machine-readable code (contract §6).
+                             * @enum {string}
+                             */
+                            code: "internal_error";
+                        };
+                    };
+                };
+                /** @description Problem details: `upstream_error`. */
                 502: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/problem+json": {
+                            /** @description A URI naming the problem type. */
+                            type: string;
+                            title: string;
+                            status: number;
+                            /** @description What went wrong; never carries secrets or internal detail. */
+                            detail: string;
+                            /**
+                             * @description Stable machine-readable code (contract §6).
+                             * @enum {string}
+                             */
+                            code: "upstream_error";
+                        };
                     };
                 };
-                /** @description Problem details (503); see `code`. */
+                /** @description Problem details: `upstream_unavailable`, `shutting_down`. */
                 503: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/problem+json": {
+                            /** @description A URI naming the problem type. */
+                            type: string;
+                            title: string;
+                            status: number;
+                            /** @description What went wrong; never carries secrets or internal detail. */
+                            detail: string;
+                            /**
+                             * @description Stable machine-readable code (contract §6).
+                             * @enum {string}
+                             */
+                            code: "upstream_unavailable" | "shutting_down";
+                        };
                     };
                 };
-                /** @description Problem details (504); see `code`. */
+                /** @description Problem details: `upstream_timeout`. */
                 504: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/problem+json": {
+                            /** @description A URI naming the problem type. */
+                            type: string;
+                            title: string;
+                            status: number;
+                            /** @description What went wrong; never carries secrets or internal detail. */
+                            detail: string;
+                            /**
+                             * @description Stable machine-readable code (contract §6).
+                             * @enum {string}
+                             */
+                            code: "upstream_timeout";
+                        };
                     };
                 };
             };
@@ -473,22 +701,109 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Problem details (401); see `code`. */
+                /** @description Problem details: `invalid_request`. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI naming the problem type. */
+                            type: string;
+                            title: string;
+                            status: number;
+                            /** @description What went wrong; never carries secrets or internal detail. */
+                            detail: string;
+                            /**
+                             * @description Stable machine-readable code (contract §6).
+                             * @enum {string}
+                             */
+                            code: "invalid_request";
+                        };
+                    };
+                };
+                /** @description Problem details: `invalid_identity`. */
                 401: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/problem+json": {
+                            /** @description A URI naming the problem type. */
+                            type: string;
+                            title: string;
+                            status: number;
+                            /** @description What went wrong; never carries secrets or internal detail. */
+                            detail: string;
+                            /**
+                             * @description Stable machine-readable code (contract §6).
+                             * @enum {string}
+                             */
+                            code: "invalid_identity";
+                        };
                     };
                 };
-                /** @description Problem details (500); see `code`. */
+                /** @description Problem details: `operation_not_allowed`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI naming the problem type. */
+                            type: string;
+                            title: string;
+                            status: number;
+                            /** @description What went wrong; never carries secrets or internal detail. */
+                            detail: string;
+                            /**
+                             * @description Stable machine-readable code (contract §6).
+                             * @enum {string}
+                             */
+                            code: "operation_not_allowed";
+                        };
+                    };
+                };
+                /** @description Problem details: `internal_error`. */
                 500: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/problem+json": {
+                            /** @description A URI naming the problem type. */
+                            type: string;
+                            title: string;
+                            status: number;
+                            /** @description What went wrong; never carries secrets or internal detail. */
+                            detail: string;
+                            /**
+                             * @description Stable machine-readable code (contract §6).
+                             * @enum {string}
+                             */
+                            code: "internal_error";
+                        };
+                    };
+                };
+                /** @description Problem details: `shutting_down`. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI naming the problem type. */
+                            type: string;
+                            title: string;
+                            status: number;
+                            /** @description What went wrong; never carries secrets or internal detail. */
+                            detail: string;
+                            /**
+                             * @description Stable machine-readable code (contract §6).
+                             * @enum {string}
+                             */
+                            code: "shutting_down";
+                        };
                     };
                 };
             };
@@ -512,22 +827,109 @@ export interface paths {
                     };
                     content?: never;
                 };
-                /** @description Problem details (401); see `code`. */
+                /** @description Problem details: `invalid_request`. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI naming the problem type. */
+                            type: string;
+                            title: string;
+                            status: number;
+                            /** @description What went wrong; never carries secrets or internal detail. */
+                            detail: string;
+                            /**
+                             * @description Stable machine-readable code (contract §6).
+                             * @enum {string}
+                             */
+                            code: "invalid_request";
+                        };
+                    };
+                };
+                /** @description Problem details: `invalid_identity`. */
                 401: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/problem+json": {
+                            /** @description A URI naming the problem type. */
+                            type: string;
+                            title: string;
+                            status: number;
+                            /** @description What went wrong; never carries secrets or internal detail. */
+                            detail: string;
+                            /**
+                             * @description Stable machine-readable code (contract §6).
+                             * @enum {string}
+                             */
+                            code: "invalid_identity";
+                        };
                     };
                 };
-                /** @description Problem details (500); see `code`. */
+                /** @description Problem details: `operation_not_allowed`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI naming the problem type. */
+                            type: string;
+                            title: string;
+                            status: number;
+                            /** @description What went wrong; never carries secrets or internal detail. */
+                            detail: string;
+                            /**
+                             * @description Stable machine-readable code (contract §6).
+                             * @enum {string}
+                             */
+                            code: "operation_not_allowed";
+                        };
+                    };
+                };
+                /** @description Problem details: `internal_error`. */
                 500: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/problem+json": {
+                            /** @description A URI naming the problem type. */
+                            type: string;
+                            title: string;
+                            status: number;
+                            /** @description What went wrong; never carries secrets or internal detail. */
+                            detail: string;
+                            /**
+                             * @description Stable machine-readable code (contract §6).
+                             * @enum {string}
+                             */
+                            code: "internal_error";
+                        };
+                    };
+                };
+                /** @description Problem details: `shutting_down`. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI naming the problem type. */
+                            type: string;
+                            title: string;
+                            status: number;
+                            /** @description What went wrong; never carries secrets or internal detail. */
+                            detail: string;
+                            /**
+                             * @description Stable machine-readable code (contract §6).
+                             * @enum {string}
+                             */
+                            code: "shutting_down";
+                        };
                     };
                 };
             };
@@ -581,85 +983,193 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Problem details (400); see `code`. */
+                /** @description Problem details: `invalid_request`. */
                 400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/problem+json": {
+                            /** @description A URI naming the problem type. */
+                            type: string;
+                            title: string;
+                            status: number;
+                            /** @description What went wrong; never carries secrets or internal detail. */
+                            detail: string;
+                            /**
+                             * @description Stable machine-readable code (contract §6).
+                             * @enum {string}
+                             */
+                            code: "invalid_request";
+                        };
                     };
                 };
-                /** @description Problem details (401); see `code`. */
+                /** @description Problem details: `invalid_identity`. */
                 401: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/problem+json": {
+                            /** @description A URI naming the problem type. */
+                            type: string;
+                            title: string;
+                            status: number;
+                            /** @description What went wrong; never carries secrets or internal detail. */
+                            detail: string;
+                            /**
+                             * @description Stable machine-readable code (contract §6).
+                             * @enum {string}
+                             */
+                            code: "invalid_identity";
+                        };
                     };
                 };
-                /** @description Problem details (404); see `code`. */
-                404: {
+                /** @description Problem details: `operation_not_allowed`. */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/problem+json": {
+                            /** @description A URI naming the problem type. */
+                            type: string;
+                            title: string;
+                            status: number;
+                            /** @description What went wrong; never carries secrets or internal detail. */
+                            detail: string;
+                            /**
+                             * @description Stable machine-readable code (contract §6).
+                             * @enum {string}
+                             */
+                            code: "operation_not_allowed";
+                        };
                     };
                 };
-                /** @description Problem details (409); see `code`. */
+                /** @description Problem details: `not_connected`, `reconnect_required`. */
                 409: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/problem+json": {
+                            /** @description A URI naming the problem type. */
+                            type: string;
+                            title: string;
+                            status: number;
+                            /** @description What went wrong; never carries secrets or internal detail. */
+                            detail: string;
+                            /**
+                             * @description Stable machine-readable code (contract §6).
+                             * @enum {string}
+                             */
+                            code: "not_connected" | "reconnect_required";
+                        };
                     };
                 };
-                /** @description Problem details (429); see `code`. */
+                /** @description Problem details: `upstream_rate_limited`. */
                 429: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/problem+json": {
+                            /** @description A URI naming the problem type. */
+                            type: string;
+                            title: string;
+                            status: number;
+                            /** @description What went wrong; never carries secrets or internal detail. */
+                            detail: string;
+                            /**
+                             * @description Stable machine-readable code (contract §6).
+                             * @enum {string}
+                             */
+                            code: "upstream_rate_limited";
+                        };
                     };
                 };
-                /** @description Problem details (500); see `code`. */
+                /** @description Problem details: `internal_error`. */
                 500: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/problem+json": {
+                            /** @description A URI naming the problem type. */
+                            type: string;
+                            title: string;
+                            status: number;
+                            /** @description What went wrong; never carries secrets or internal detail. */
+                            detail: string;
+                            /**
+                             * @description Stable machine-readable code (contract §6).
+                             * @enum {string}
+                             */
+                            code: "internal_error";
+                        };
                     };
                 };
-                /** @description Problem details (502); see `code`. */
+                /** @description Problem details: `upstream_error`. */
                 502: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/problem+json": {
+                            /** @description A URI naming the problem type. */
+                            type: string;
+                            title: string;
+                            status: number;
+                            /** @description What went wrong; never carries secrets or internal detail. */
+                            detail: string;
+                            /**
+                             * @description Stable machine-readable code (contract §6).
+                             * @enum {string}
+                             */
+                            code: "upstream_error";
+                        };
                     };
                 };
-                /** @description Problem details (503); see `code`. */
+                /** @description Problem details: `upstream_unavailable`, `shutting_down`. */
                 503: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/problem+json": {
+                            /** @description A URI naming the problem type. */
+                            type: string;
+                            title: string;
+                            status: number;
+                            /** @description What went wrong; never carries secrets or internal detail. */
+                            detail: string;
+                            /**
+                             * @description Stable machine-readable code (contract §6).
+                             * @enum {string}
+                             */
+                            code: "upstream_unavailable" | "shutting_down";
+                        };
                     };
                 };
-                /** @description Problem details (504); see `code`. */
+                /** @description Problem details: `upstream_timeout`. */
                 504: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/problem+json": {
+                            /** @description A URI naming the problem type. */
+                            type: string;
+                            title: string;
+                            status: number;
+                            /** @description What went wrong; never carries secrets or internal detail. */
+                            detail: string;
+                            /**
+                             * @description Stable machine-readable code (contract §6).
+                             * @enum {string}
+                             */
+                            code: "upstream_timeout";
+                        };
                     };
                 };
             };
@@ -716,85 +1226,214 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Problem details (400); see `code`. */
+                /** @description Problem details: `invalid_path`, `invalid_cursor`, `invalid_request`. */
                 400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/problem+json": {
+                            /** @description A URI naming the problem type. */
+                            type: string;
+                            title: string;
+                            status: number;
+                            /** @description What went wrong; never carries secrets or internal detail. */
+                            detail: string;
+                            /**
+                             * @description Stable machine-readable code (contract §6).
+                             * @enum {string}
+                             */
+                            code: "invalid_path" | "invalid_cursor" | "invalid_request";
+                        };
                     };
                 };
-                /** @description Problem details (401); see `code`. */
+                /** @description Problem details: `invalid_identity`. */
                 401: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/problem+json": {
+                            /** @description A URI naming the problem type. */
+                            type: string;
+                            title: string;
+                            status: number;
+                            /** @description What went wrong; never carries secrets or internal detail. */
+                            detail: string;
+                            /**
+                             * @description Stable machine-readable code (contract §6).
+                             * @enum {string}
+                             */
+                            code: "invalid_identity";
+                        };
                     };
                 };
-                /** @description Problem details (404); see `code`. */
+                /** @description Problem details: `operation_not_allowed`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI naming the problem type. */
+                            type: string;
+                            title: string;
+                            status: number;
+                            /** @description What went wrong; never carries secrets or internal detail. */
+                            detail: string;
+                            /**
+                             * @description Stable machine-readable code (contract §6).
+                             * @enum {string}
+                             */
+                            code: "operation_not_allowed";
+                        };
+                    };
+                };
+                /** @description Problem details: `path_not_found`. */
                 404: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/problem+json": {
+                            /** @description A URI naming the problem type. */
+                            type: string;
+                            title: string;
+                            status: number;
+                            /** @description What went wrong; never carries secrets or internal detail. */
+                            detail: string;
+                            /**
+                             * @description Stable machine-readable code (contract §6).
+                             * @enum {string}
+                             */
+                            code: "path_not_found";
+                        };
                     };
                 };
-                /** @description Problem details (409); see `code`. */
+                /** @description Problem details: `not_connected`, `reconnect_required`, `not_a_folder`. */
                 409: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/problem+json": {
+                            /** @description A URI naming the problem type. */
+                            type: string;
+                            title: string;
+                            status: number;
+                            /** @description What went wrong; never carries secrets or internal detail. */
+                            detail: string;
+                            /**
+                             * @description Stable machine-readable code (contract §6).
+                             * @enum {string}
+                             */
+                            code: "not_connected" | "reconnect_required" | "not_a_folder";
+                        };
                     };
                 };
-                /** @description Problem details (429); see `code`. */
+                /** @description Problem details: `upstream_rate_limited`. */
                 429: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/problem+json": {
+                            /** @description A URI naming the problem type. */
+                            type: string;
+                            title: string;
+                            status: number;
+                            /** @description What went wrong; never carries secrets or internal detail. */
+                            detail: string;
+                            /**
+                             * @description Stable machine-readable code (contract §6).
+                             * @enum {string}
+                             */
+                            code: "upstream_rate_limited";
+                        };
                     };
                 };
-                /** @description Problem details (500); see `code`. */
+                /** @description Problem details: `internal_error`. */
                 500: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/problem+json": {
+                            /** @description A URI naming the problem type. */
+                            type: string;
+                            title: string;
+                            status: number;
+                            /** @description What went wrong; never carries secrets or internal detail. */
+                            detail: string;
+                            /**
+                             * @description Stable machine-readable code (contract §6).
+                             * @enum {string}
+                             */
+                            code: "internal_error";
+                        };
                     };
                 };
-                /** @description Problem details (502); see `code`. */
+                /** @description Problem details: `upstream_error`. */
                 502: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/problem+json": {
+                            /** @description A URI naming the problem type. */
+                            type: string;
+                            title: string;
+                            status: number;
+                            /** @description What went wrong; never carries secrets or internal detail. */
+                            detail: string;
+                            /**
+                             * @description Stable machine-readable code (contract §6).
+                             * @enum {string}
+                             */
+                            code: "upstream_error";
+                        };
                     };
                 };
-                /** @description Problem details (503); see `code`. */
+                /** @description Problem details: `upstream_unavailable`, `shutting_down`. */
                 503: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/problem+json": {
+                            /** @description A URI naming the problem type. */
+                            type: string;
+                            title: string;
+                            status: number;
+                            /** @description What went wrong; never carries secrets or internal detail. */
+                            detail: string;
+                            /**
+                             * @description Stable machine-readable code (contract §6).
+                             * @enum {string}
+                             */
+                            code: "upstream_unavailable" | "shutting_down";
+                        };
                     };
                 };
-                /** @description Problem details (504); see `code`. */
+                /** @description Problem details: `upstream_timeout`. */
                 504: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/problem+json": {
+                            /** @description A URI naming the problem type. */
+                            type: string;
+                            title: string;
+                            status: number;
+                            /** @description What went wrong; never carries secrets or internal detail. */
+                            detail: string;
+                            /**
+                             * @description Stable machine-readable code (contract §6).
+                             * @enum {string}
+                             */
+                            code: "upstream_timeout";
+                        };
                     };
                 };
             };
@@ -839,94 +1478,214 @@ export interface paths {
                         "application/json": components["schemas"]["Entry"];
                     };
                 };
-                /** @description Problem details (400); see `code`. */
+                /** @description Problem details: `invalid_path`, `invalid_request`. */
                 400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/problem+json": {
+                            /** @description A URI naming the problem type. */
+                            type: string;
+                            title: string;
+                            status: number;
+                            /** @description What went wrong; never carries secrets or internal detail. */
+                            detail: string;
+                            /**
+                             * @description Stable machine-readable code (contract §6).
+                             * @enum {string}
+                             */
+                            code: "invalid_path" | "invalid_request";
+                        };
                     };
                 };
-                /** @description Problem details (401); see `code`. */
+                /** @description Problem details: `invalid_identity`. */
                 401: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/problem+json": {
+                            /** @description A URI naming the problem type. */
+                            type: string;
+                            title: string;
+                            status: number;
+                            /** @description What went wrong; never carries secrets or internal detail. */
+                            detail: string;
+                            /**
+                             * @description Stable machine-readable code (contract §6).
+                             * @enum {string}
+                             */
+                            code: "invalid_identity";
+                        };
                     };
                 };
-                /** @description Problem details (403); see `code`. */
+                /** @description Problem details: `operation_not_allowed`. */
                 403: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/problem+json": {
+                            /** @description A URI naming the problem type. */
+                            type: string;
+                            title: string;
+                            status: number;
+                            /** @description What went wrong; never carries secrets or internal detail. */
+                            detail: string;
+                            /**
+                             * @description Stable machine-readable code (contract §6).
+                             * @enum {string}
+                             */
+                            code: "operation_not_allowed";
+                        };
                     };
                 };
-                /** @description Problem details (404); see `code`. */
+                /** @description Problem details: `path_not_found`. */
                 404: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/problem+json": {
+                            /** @description A URI naming the problem type. */
+                            type: string;
+                            title: string;
+                            status: number;
+                            /** @description What went wrong; never carries secrets or internal detail. */
+                            detail: string;
+                            /**
+                             * @description Stable machine-readable code (contract §6).
+                             * @enum {string}
+                             */
+                            code: "path_not_found";
+                        };
                     };
                 };
-                /** @description Problem details (409); see `code`. */
+                /** @description Problem details: `not_connected`, `reconnect_required`. */
                 409: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/problem+json": {
+                            /** @description A URI naming the problem type. */
+                            type: string;
+                            title: string;
+                            status: number;
+                            /** @description What went wrong; never carries secrets or internal detail. */
+                            detail: string;
+                            /**
+                             * @description Stable machine-readable code (contract §6).
+                             * @enum {string}
+                             */
+                            code: "not_connected" | "reconnect_required";
+                        };
                     };
                 };
-                /** @description Problem details (429); see `code`. */
+                /** @description Problem details: `upstream_rate_limited`. */
                 429: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/problem+json": {
+                            /** @description A URI naming the problem type. */
+                            type: string;
+                            title: string;
+                            status: number;
+                            /** @description What went wrong; never carries secrets or internal detail. */
+                            detail: string;
+                            /**
+                             * @description Stable machine-readable code (contract §6).
+                             * @enum {string}
+                             */
+                            code: "upstream_rate_limited";
+                        };
                     };
                 };
-                /** @description Problem details (500); see `code`. */
+                /** @description Problem details: `internal_error`. */
                 500: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/problem+json": {
+                            /** @description A URI naming the problem type. */
+                            type: string;
+                            title: string;
+                            status: number;
+                            /** @description What went wrong; never carries secrets or internal detail. */
+                            detail: string;
+                            /**
+                             * @description Stable machine-readable code (contract §6).
+                             * @enum {string}
+                             */
+                            code: "internal_error";
+                        };
                     };
                 };
-                /** @description Problem details (502); see `code`. */
+                /** @description Problem details: `upstream_error`. */
                 502: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/problem+json": {
+                            /** @description A URI naming the problem type. */
+                            type: string;
+                            title: string;
+                            status: number;
+                            /** @description What went wrong; never carries secrets or internal detail. */
+                            detail: string;
+                            /**
+                             * @description Stable machine-readable code (contract §6).
+                             * @enum {string}
+                             */
+                            code: "upstream_error";
+                        };
                     };
                 };
-                /** @description Problem details (503); see `code`. */
+                /** @description Problem details: `upstream_unavailable`, `shutting_down`. */
                 503: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/problem+json": {
+                            /** @description A URI naming the problem type. */
+                            type: string;
+                            title: string;
+                            status: number;
+                            /** @description What went wrong; never carries secrets or internal detail. */
+                            detail: string;
+                            /**
+                             * @description Stable machine-readable code (contract §6).
+                             * @enum {string}
+                             */
+                            code: "upstream_unavailable" | "shutting_down";
+                        };
                     };
                 };
-                /** @description Problem details (504); see `code`. */
+                /** @description Problem details: `upstream_timeout`. */
                 504: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/problem+json": {
+                            /** @description A URI naming the problem type. */
+                            type: string;
+                            title: string;
+                            status: number;
+                            /** @description What went wrong; never carries secrets or internal detail. */
+                            detail: string;
+                            /**
+                             * @description Stable machine-readable code (contract §6).
+                             * @enum {string}
+                             */
+                            code: "upstream_timeout";
+                        };
                     };
                 };
             };
@@ -1005,103 +1764,235 @@ export interface paths {
                         "application/octet-stream": string;
                     };
                 };
-                /** @description Problem details (400); see `code`. */
+                /** @description Problem details: `invalid_path`, `invalid_request`. */
                 400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/problem+json": {
+                            /** @description A URI naming the problem type. */
+                            type: string;
+                            title: string;
+                            status: number;
+                            /** @description What went wrong; never carries secrets or internal detail. */
+                            detail: string;
+                            /**
+                             * @description Stable machine-readable code (contract §6).
+                             * @enum {string}
+                             */
+                            code: "invalid_path" | "invalid_request";
+                        };
                     };
                 };
-                /** @description Problem details (401); see `code`. */
+                /** @description Problem details: `invalid_identity`. */
                 401: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/problem+json": {
+                            /** @description A URI naming the problem type. */
+                            type: string;
+                            title: string;
+                            status: number;
+                            /** @description What went wrong; never carries secrets or internal detail. */
+                            detail: string;
+                            /**
+                             * @description Stable machine-readable code (contract §6).
+                             * @enum {string}
+                             */
+                            code: "invalid_identity";
+                        };
                     };
                 };
-                /** @description Problem details (403); see `code`. */
+                /** @description Problem details: `operation_not_allowed`. */
                 403: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/problem+json": {
+                            /** @description A URI naming the problem type. */
+                            type: string;
+                            title: string;
+                            status: number;
+                            /** @description What went wrong; never carries secrets or internal detail. */
+                            detail: string;
+                            /**
+                             * @description Stable machine-readable code (contract §6).
+                             * @enum {string}
+                             */
+                            code: "operation_not_allowed";
+                        };
                     };
                 };
-                /** @description Problem details (404); see `code`. */
+                /** @description Problem details: `path_not_found`. */
                 404: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/problem+json": {
+                            /** @description A URI naming the problem type. */
+                            type: string;
+                            title: string;
+                            status: number;
+                            /** @description What went wrong; never carries secrets or internal detail. */
+                            detail: string;
+                            /**
+                             * @description Stable machine-readable code (contract §6).
+                             * @enum {string}
+                             */
+                            code: "path_not_found";
+                        };
                     };
                 };
-                /** @description Problem details (409); see `code`. */
+                /** @description Problem details: `not_connected`, `reconnect_required`, `not_a_file`. */
                 409: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/problem+json": {
+                            /** @description A URI naming the problem type. */
+                            type: string;
+                            title: string;
+                            status: number;
+                            /** @description What went wrong; never carries secrets or internal detail. */
+                            detail: string;
+                            /**
+                             * @description Stable machine-readable code (contract §6).
+                             * @enum {string}
+                             */
+                            code: "not_connected" | "reconnect_required" | "not_a_file";
+                        };
                     };
                 };
-                /** @description Problem details (416); see `code`. */
+                /** @description Problem details: `range_not_satisfiable`. */
                 416: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/problem+json": {
+                            /** @description A URI naming the problem type. */
+                            type: string;
+                            title: string;
+                            status: number;
+                            /** @description What went wrong; never carries secrets or internal detail. */
+                            detail: string;
+                            /**
+                             * @description Stable machine-readable code (contract §6).
+                             * @enum {string}
+                             */
+                            code: "range_not_satisfiable";
+                        };
                     };
                 };
-                /** @description Problem details (429); see `code`. */
+                /** @description Problem details: `upstream_rate_limited`. */
                 429: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/problem+json": {
+                            /** @description A URI naming the problem type. */
+                            type: string;
+                            title: string;
+                            status: number;
+                            /** @description What went wrong; never carries secrets or internal detail. */
+                            detail: string;
+                            /**
+                             * @description Stable machine-readable code (contract §6).
+                             * @enum {string}
+                             */
+                            code: "upstream_rate_limited";
+                        };
                     };
                 };
-                /** @description Problem details (500); see `code`. */
+                /** @description Problem details: `internal_error`. */
                 500: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/problem+json": {
+                            /** @description A URI naming the problem type. */
+                            type: string;
+                            title: string;
+                            status: number;
+                            /** @description What went wrong; never carries secrets or internal detail. */
+                            detail: string;
+                            /**
+                             * @description Stable machine-readable code (contract §6).
+                             * @enum {string}
+                             */
+                            code: "internal_error";
+                        };
                     };
                 };
-                /** @description Problem details (502); see `code`. */
+                /** @description Problem details: `upstream_error`. */
                 502: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/problem+json": {
+                            /** @description A URI naming the problem type. */
+                            type: string;
+                            title: string;
+                            status: number;
+                            /** @description What went wrong; never carries secrets or internal detail. */
+                            detail: string;
+                            /**
+                             * @description Stable machine-readable code (contract §6).
+                             * @enum {string}
+                             */
+                            code: "upstream_error";
+                        };
                     };
                 };
-                /** @description Problem details (503); see `code`. */
+                /** @description Problem details: `upstream_unavailable`, `shutting_down`. */
                 503: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/problem+json": {
+                            /** @description A URI naming the problem type. */
+                            type: string;
+                            title: string;
+                            status: number;
+                            /** @description What went wrong; never carries secrets or internal detail. */
+                            detail: string;
+                            /**
+                             * @description Stable machine-readable code (contract §6).
+                             * @enum {string}
+                             */
+                            code: "upstream_unavailable" | "shutting_down";
+                        };
                     };
                 };
-                /** @description Problem details (504); see `code`. */
+                /** @description Problem details: `upstream_timeout`. */
                 504: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/problem+json": {
+                            /** @description A URI naming the problem type. */
+                            type: string;
+                            title: string;
+                            status: number;
+                            /** @description What went wrong; never carries secrets or internal detail. */
+                            detail: string;
+                            /**
+                             * @description Stable machine-readable code (contract §6).
+                             * @enum {string}
+                             */
+                            code: "upstream_timeout";
+                        };
                     };
                 };
             };

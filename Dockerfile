@@ -20,6 +20,7 @@ RUN node scripts/build.ts
 FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production \
     PORT=8080 \
+    INTERNAL_PORT=8081 \
     HOST=0.0.0.0 \
     DATABASE_PATH=/data/connector.db
 WORKDIR /app
@@ -30,7 +31,9 @@ COPY drizzle ./drizzle
 RUN mkdir -p /data && chown node:node /data
 USER node
 VOLUME ["/data"]
-EXPOSE 8080
+# 8080: public (browsers: /connect, probes); 8081: internal (/v1, metrics, docs) — contract §5.
+# Publish only 8080 through the ingress; backends reach 8081 inside the network.
+EXPOSE 8080 8081
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 STOPSIGNAL SIGTERM

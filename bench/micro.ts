@@ -8,7 +8,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { importJWK, type JWK, jwtVerify } from 'jose'
 import { accountIdFor } from '../emulator/index.ts'
+import { CursorEnvelope } from '../src/cloud/cursor-envelope.ts'
+import { allows, type Caller, createCallers } from '../src/identity/callers.ts'
 import { createIdentityVerifier } from '../src/identity/verifier.ts'
+import { deriveCursorKeys } from '../src/vault/cursor-keys.ts'
 import { openVault } from '../src/vault/open-vault.ts'
 import type { IdentityKeys } from '../test/fixtures/identity.ts'
 import { TEST_AUDIENCE, TEST_ISSUER } from '../test/fixtures/identity.ts'
@@ -61,6 +64,35 @@ export async function microBenchmarks(
   add(
     'identity verify, repeated assertion, cache off',
     await measure(() => uncached.verify(repeated)),
+  )
+
+  // Contract §2 and §4: the permission check and the cursor envelope, on every /v1 call and
+  // every listing page (issue 15: "a few µs at most").
+  const callers = createCallers({
+    'main-app': { kids: ['main-1'], operations: ['*'] },
+    reports: { kids: ['rep-1', 'rep-2'], operations: ['me', 'workspace.read'] },
+  })
+  add(
+    'permission check (caller by kid, operation allowed)',
+    await measure((i) => allows(callers.callerFor(i % 2 ? 'rep-2' : 'main-1') as Caller, 'me')),
+  )
+  const envelope = new CursorEnvelope(
+    deriveCursorKeys([{ kid: 'micro', secretKey: new Uint8Array(randomBytes(32)) }]),
+  )
+  const binding = {
+    connectionId: '0a3c54d2-6f1e-4b8e-9a51-3d2f0c9e7b11',
+    accountId: accountIdFor('micro'),
+  }
+  // A Dropbox cursor is ~100–300 characters of base64url.
+  const upstreamCursor = `AAH${randomBytes(180).toString('base64url')}`
+  add(
+    'cursor envelope seal (HMAC-SHA256)',
+    await measure(() => envelope.seal(upstreamCursor, binding)),
+  )
+  const sealed = envelope.seal(upstreamCursor, binding)
+  add(
+    'cursor envelope open (HMAC-SHA256 + compare)',
+    await measure(() => envelope.open(sealed, binding)),
   )
 
   const dir = await mkdtemp(join(tmpdir(), 'cc-bench-micro-'))

@@ -18,6 +18,7 @@ import { freePort, PROJECT_ROOT, type RunningProcess, startProcess } from '../te
 export const CONNECTOR_ENTRY = process.env.BENCH_CONNECTOR_ENTRY ?? BUNDLE_ENTRY
 
 export interface Service {
+  /** Where the service's API answers: for the connector, its internal listener (contract §5). */
   url: string
   pid: number
   /** Resident set size in bytes, from /proc (the figure the kernel charges the process). */
@@ -112,17 +113,21 @@ export interface ConnectorOptions {
   nodeArgs?: string[]
 }
 
-/** The connector exactly as deployed (`CONNECTOR_ENTRY`), configured by the environment. */
+/**
+ * The connector exactly as deployed (`CONNECTOR_ENTRY`), configured by the environment, with
+ * its two listeners: `options.port` public (browsers), `url` the internal one (`/v1`, metrics).
+ */
 export async function startConnector(options: ConnectorOptions): Promise<Service> {
-  const url = `http://127.0.0.1:${options.port}`
+  const publicUrl = `http://127.0.0.1:${options.port}`
+  const internalPort = await freePort()
+  const url = `http://127.0.0.1:${internalPort}`
   const env = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
     PORT: String(options.port),
-    // One listener for everything (contract §5): the bench drives /v1 and the browser steps alike.
-    INTERNAL_PORT: String(options.port),
+    INTERNAL_PORT: String(internalPort),
     HOST: '127.0.0.1',
-    PUBLIC_BASE_URL: url,
+    PUBLIC_BASE_URL: publicUrl,
     DATABASE_PATH: join(options.dir, 'connector.db'),
     VAULT_KEYS: `bench-1:${randomBytes(32).toString('base64')}`,
     IDENTITY_JWKS: JSON.stringify(options.jwks),

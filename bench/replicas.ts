@@ -79,7 +79,8 @@ export async function replicaRun(options: {
       }),
     )
     log(`[replicas] connecting ${options.users} users`)
-    await connectUsers(publicUrl, emulator.url, options.mint, options.users)
+    // The API of any replica (its internal listener); the browser steps go to the public name.
+    await connectUsers(replicas[0]?.url as string, emulator.url, options.mint, options.users)
 
     const steadyAssertions = Array.from({ length: options.users }, (_, i) =>
       options.mint(userId(i)),

@@ -154,6 +154,10 @@ async function main(): Promise<void> {
       IDENTITY_JWKS: keys.identityJwksPath,
       IDENTITY_ISSUER: DEMO_IDENTITY_ISSUER,
       IDENTITY_AUDIENCE: 'cloud-connector',
+      // The one caller of the demo may call everything (contract §2).
+      IDENTITY_CALLERS: JSON.stringify({
+        'main-app': { kids: [keys.identityPrivateJwk.kid], operations: ['*'] },
+      }),
       CONNECT_RETURN_URL: `${mainAppUrl}${RETURN_PATH}`,
       LOG_LEVEL: env.LOG_LEVEL || 'warn',
     },

@@ -102,6 +102,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
     clock,
     leases: vault.refreshLeases,
     leaseMs: config.refreshLeaseMs,
+    audit,
   })
   const clients = createCloudClientFactory({
     provider,

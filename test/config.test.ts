@@ -20,6 +20,10 @@ test('defaults follow contract §8', () => {
   const config = loadConfig(testEnv({ LOG_LEVEL: undefined }))
   assert.equal(config.port, 8080)
   assert.equal(config.host, '0.0.0.0')
+  assert.equal(config.internalPort, 8081)
+  assert.equal(config.internalHost, '0.0.0.0')
+  assert.equal(config.callers, undefined)
+  assert.equal(config.upstreamMaxResponseBytes, 16 * 1024 * 1024)
   assert.equal(config.publicBaseUrl, 'http://localhost:8080')
   assert.equal(config.databasePath, './data/connector.db')
   assert.equal(config.databaseUrl, undefined)
@@ -158,6 +162,84 @@ test('WORKSPACE_ROOT is normalised at boot (shared vectors)', () => {
     }
   }
   assert.match(configErrors(testEnv({ WORKSPACE_ROOT: 'a\u0007b' }))[0] ?? '', /control character/)
+})
+
+test('INTERNAL_HOST follows HOST unless set', () => {
+  assert.equal(loadConfig(testEnv({ HOST: '10.0.0.5' })).internalHost, '10.0.0.5')
+  assert.equal(
+    loadConfig(testEnv({ HOST: '10.0.0.5', INTERNAL_HOST: '127.0.0.1' })).internalHost,
+    '127.0.0.1',
+  )
+})
+
+test('URL settings must be https unless loopback or ALLOW_INSECURE_HTTP=true', () => {
+  const insecure = {
+    PUBLIC_BASE_URL: 'http://connector.example',
+    CONNECT_RETURN_URL: 'http://main.example/done',
+    DROPBOX_API_BASE_URL: 'http://api.example',
+    DROPBOX_CONTENT_BASE_URL: 'http://content.example',
+    DROPBOX_AUTHORIZE_URL: 'http://www.example/oauth2/authorize',
+    DROPBOX_REDIRECT_URI: 'http://connector.example/connect/callback',
+  }
+  const problems = configErrors(testEnv(insecure))
+  for (const name of Object.keys(insecure)) {
+    assert.ok(
+      problems.some((problem) => problem.startsWith(`${name} must use https:`)),
+      `${name}: ${problems.join(' | ')}`,
+    )
+  }
+  assert.doesNotThrow(() => loadConfig(testEnv({ ...insecure, ALLOW_INSECURE_HTTP: 'true' })))
+  for (const host of ['localhost', '127.0.0.1', '127.8.9.10', '[::1]']) {
+    assert.doesNotThrow(() => loadConfig(testEnv({ PUBLIC_BASE_URL: `http://${host}:8080` })), host)
+  }
+  assert.deepEqual(configErrors(testEnv({ ALLOW_INSECURE_HTTP: 'yes' })), [
+    'ALLOW_INSECURE_HTTP must be true or false (got "yes")',
+  ])
+})
+
+test('a malformed DATABASE_URL is reported with its credentials masked', () => {
+  const problems = configErrors(
+    testEnv({ DATABASE_URL: 'postgres://admin:s3cr3t-p@ss@db host:5432/x' }),
+  )
+  assert.equal(problems.length, 1)
+  assert.ok(!problems[0]?.includes('s3cr3t'), problems[0])
+  assert.match(problems[0] as string, /postgres:\/\/\*\*\*@/)
+})
+
+test('IDENTITY_CALLERS: names, kids of IDENTITY_JWKS, known operations; every problem listed', async (t) => {
+  const ok = loadConfig(
+    testEnv({
+      IDENTITY_CALLERS: JSON.stringify({
+        reports: { kids: ['example'], operations: ['me', 'workspace.read'] },
+      }),
+    }),
+  )
+  assert.deepEqual(ok.callers, {
+    reports: { kids: ['example'], operations: ['me', 'workspace.read'] },
+  })
+  const dir = await tempDir(t)
+  const file = join(dir, 'callers.json')
+  await writeFile(file, JSON.stringify({ main: { kids: ['example'], operations: ['*'] } }))
+  assert.deepEqual(loadConfig(testEnv({ IDENTITY_CALLERS: file })).callers, {
+    main: { kids: ['example'], operations: ['*'] },
+  })
+  const problems = configErrors(
+    testEnv({
+      IDENTITY_CALLERS: JSON.stringify({
+        a: { kids: ['example'], operations: ['me', 'files.write'] },
+        b: { kids: ['nope'], operations: ['me'] },
+        c: { kids: [], operations: ['me'] },
+      }),
+    }),
+  )
+  assert.deepEqual(problems, [
+    'IDENTITY_CALLERS caller "a": unknown operation(s) "files.write" (allowed: connect, connection.read, connection.delete, me, workspace.read, *)',
+    'IDENTITY_CALLERS caller "b": key id "nope" is not in IDENTITY_JWKS',
+    'IDENTITY_CALLERS caller "c": "kids" must be a non-empty array of key ids',
+  ])
+  assert.deepEqual(configErrors(testEnv({ IDENTITY_CALLERS: '[1]' })), [
+    'IDENTITY_CALLERS must be an object of caller name → {kids, operations}',
+  ])
 })
 
 test('DROPBOX_FORCE_REAPPROVE takes true or false only', () => {

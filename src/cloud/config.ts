@@ -6,6 +6,8 @@ export interface CloudConfig {
   dropbox: Config['dropbox']
   workspaceRoot: string
   upstreamTimeoutMs: number
+  /** Cap on a buffered upstream JSON answer (contract §6); downloads stream and ignore it. */
+  upstreamMaxResponseBytes?: number
 }
 
 export function cloudConfigFrom(config: Config): CloudConfig {
@@ -14,5 +16,6 @@ export function cloudConfigFrom(config: Config): CloudConfig {
     dropbox: config.dropbox,
     workspaceRoot: config.workspaceRoot,
     upstreamTimeoutMs: config.upstreamTimeoutMs,
+    upstreamMaxResponseBytes: config.upstreamMaxResponseBytes,
   }
 }

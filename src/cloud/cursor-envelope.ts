@@ -22,8 +22,7 @@ const HEADER_LENGTH = VERSION.length + CURSOR_TAG_LENGTH + MAC_LENGTH
 
 function mac(key: CursorKey, binding: CursorBinding, upstream: string): string {
   return createHmac('sha256', key.key)
-    .update(`${binding.connectionId}\0${binding.accountId}\0`)
-    .update(upstream)
+    .update(`${binding.connectionId}\0${binding.accountId}\0${upstream}`)
     .digest()
     .subarray(0, 16)
     .toString('base64url')

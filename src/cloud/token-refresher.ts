@@ -25,6 +25,7 @@
  * only by `/v1/me`, since a listing without the path-root header never sees `invalid_root`.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
+import type { Audit } from '../observability/audit.ts'
 import type { Metrics } from '../observability/metrics.ts'
 import type { Connection, ConnectionVault, RefreshLeases } from '../vault/ports.ts'
 import {
@@ -53,6 +54,8 @@ export interface TokenRefresherDeps {
   leases?: RefreshLeases
   /** How long a lease holds (`REFRESH_LEASE_MS`); longer than a refresh can take. */
   leaseMs?: number
+  /** Audit lines (contract §9): `reconnect_required` when a refresh is refused for good. */
+  audit?: Audit
 }
 
 /** The row as the refresher sees it, and whether its access token is good for this caller. */
@@ -136,6 +139,7 @@ export class TokenRefresher {
         const marked = await vault.markReconnectRequired(current.id, current.version)
         // The row moved on meanwhile (a concurrent refresh committed): its token may be good.
         if (!marked) return this.#winnersToken(current, rejected, error)
+        this.#deps.audit?.('reconnect_required', { user: current.userId, reason: 'invalid_grant' })
       } else {
         metrics.countTokenRefresh(
           error instanceof CloudError && error.code.startsWith('upstream')

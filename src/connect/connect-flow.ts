@@ -64,6 +64,7 @@ export class ConnectFlow {
       connectTokenHash: hashSecret(token),
       expiresAt: new Date(now + SESSION_TTL_MS),
     })
+    this.#deps.audit('connect_session_created', { user: userId, session: session.id })
     return {
       id: session.id,
       connectUrl: `${publicBaseUrl}/connect?token=${encodeURIComponent(token)}`,
@@ -109,12 +110,20 @@ export class ConnectFlow {
       'This sign-in could not be completed',
       'The request is not part of a connect flow started in this browser, or it was already used or has expired.',
     )
-    if (!input.state || !input.flowCookie) throw invalid
+    // Every refusal leaves an audit line with a fixed reason, never the state or cookie (§9).
+    const rejected = (reason: string, session?: { id: string; userId: string }) => {
+      this.#deps.audit('callback_rejected', { reason, session: session?.id, user: session?.userId })
+      return invalid
+    }
+    if (!input.state || !input.flowCookie) throw rejected('state or flow cookie missing')
     const session = await this.#deps.sessions.findStartedByState(
       hashSecret(input.state),
       new Date(this.#deps.clock()),
     )
-    if (!session || !sameHash(hashSecret(input.flowCookie), session.flowCookieHash)) throw invalid
+    if (!session) throw rejected('unknown, used or expired state')
+    if (!sameHash(hashSecret(input.flowCookie), session.flowCookieHash)) {
+      throw rejected('flow cookie of another browser', session)
+    }
 
     let outcome: Parameters<ConnectSessionVault['finishCallback']>[1]
     if (input.code) outcome = { status: 'authorized', code: input.code }
@@ -124,10 +133,10 @@ export class ConnectFlow {
         status: 'failed',
         errorCode: UPSTREAM_ERROR_CODE.test(input.error) ? input.error : 'unknown_error',
       }
-    } else throw invalid
+    } else throw rejected('neither code nor error', session)
 
     const finished = await this.#deps.sessions.finishCallback(session.id, outcome)
-    if (!finished) throw invalid
+    if (!finished) throw rejected('already finished', session)
     const target = new URL(this.#deps.returnUrl)
     target.searchParams.set('session', session.id)
     if (outcome.status === 'authorized') target.searchParams.set('status', 'authorized')
@@ -146,6 +155,11 @@ export class ConnectFlow {
     if (!session) throw new ServiceError('session_not_found', 'No connect session with this id.')
     if (session.userId !== userId) {
       await sessions.cancel(session.id)
+      this.#deps.audit('session_user_mismatch', {
+        user: userId,
+        session: session.id,
+        session_user: session.userId,
+      })
       throw new ServiceError(
         'session_user_mismatch',
         'This connect session was started by another user; it has been cancelled.',

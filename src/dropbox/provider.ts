@@ -14,7 +14,10 @@ export function createDropboxProvider(
   config: CloudConfig,
   deps: { metrics: Metrics; clock: () => number; retryPolicy?: RetryPolicy },
 ): CloudProvider {
-  const transport = createDropboxTransport(config.dropbox.apiBaseUrl)
+  const transport = createDropboxTransport(
+    config.dropbox.apiBaseUrl,
+    config.upstreamMaxResponseBytes,
+  )
   const content = createContentTransport(config.dropbox.contentBaseUrl)
   const service: DropboxServiceDeps = {
     transport,

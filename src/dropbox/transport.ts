@@ -9,6 +9,7 @@
  * (docs/performance.md). Every caller reads whole bodies, so nothing is lost by buffering.
  */
 import { Agent, type Dispatcher } from 'undici'
+import { CloudError } from '../cloud/errors.ts'
 
 const SDK_API_ORIGINS = ['https://api.dropboxapi.com', 'https://api.dropbox.com']
 
@@ -44,7 +45,21 @@ export interface DropboxTransport {
   close(): Promise<void>
 }
 
-export function createDropboxTransport(apiBaseUrl: string): DropboxTransport {
+/** `UPSTREAM_MAX_RESPONSE_BYTES`' default (contract §8). */
+export const DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+
+/** An answer over the cap is cut off as it arrives, not buffered until the deadline (contract §6). */
+export function responseTooLarge(): CloudError {
+  return new CloudError(
+    'upstream_error',
+    'Dropbox sent an answer larger than this service accepts.',
+  )
+}
+
+export function createDropboxTransport(
+  apiBaseUrl: string,
+  maxResponseBytes = DEFAULT_MAX_RESPONSE_BYTES,
+): DropboxTransport {
   const agent = new Agent({ connections: 256, keepAliveTimeout: 30_000, pipelining: 1 })
   const rewrite = (url: string): string => {
     for (const origin of SDK_API_ORIGINS) {
@@ -71,7 +86,7 @@ export function createDropboxTransport(apiBaseUrl: string): DropboxTransport {
       headers: init.headers,
       body: init.body ?? null,
     }
-    return dispatchBuffered(agent, options, init.signal)
+    return dispatchBuffered(agent, options, init.signal, maxResponseBytes)
   }
   return { apiBaseUrl, fetch, close: () => agent.close() }
 }
@@ -120,6 +135,7 @@ function dispatchBuffered(
   dispatcher: Dispatcher,
   options: Dispatcher.DispatchOptions,
   signal: AbortSignal | undefined,
+  maxBytes: number,
 ): Promise<TransportResponse> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
@@ -130,6 +146,7 @@ function dispatchBuffered(
     let status = 0
     let headers: RawHeaders = {}
     const chunks: Buffer[] = []
+    let received = 0
     const onAbort = () => {
       reject(signal?.reason)
       controller?.abort(signal?.reason)
@@ -145,7 +162,13 @@ function dispatchBuffered(
         status = statusCode
         headers = responseHeaders as RawHeaders
       },
-      onResponseData(_controller, chunk) {
+      onResponseData(dataController, chunk) {
+        received += chunk.length
+        if (received > maxBytes) {
+          chunks.length = 0
+          dataController.abort(responseTooLarge())
+          return
+        }
         chunks.push(chunk)
       },
       onResponseEnd() {

@@ -71,7 +71,7 @@ export function parseCallers(
   jwksKids: ReadonlySet<string>,
 ): { callers?: CallersConfig; problems: string[] } {
   let text = value
-  if (!value.startsWith('{')) {
+  if (!value.startsWith('{') && !value.startsWith('[')) {
     try {
       text = readFileSync(value, 'utf8')
     } catch {

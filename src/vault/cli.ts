@@ -13,6 +13,7 @@ import { existsSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import sodium from 'libsodium-wrappers'
 import { KID_PATTERN, parseVaultKeys } from '../config.ts'
+import { ensurePrivateFile } from './file-mode.ts'
 
 const USAGE = `usage:
   node src/vault/cli.ts keygen [kid]
@@ -94,6 +95,8 @@ async function backup(args: string[]): Promise<number> {
   const { default: Database } = await import('better-sqlite3')
   const sqlite = new Database(path, { fileMustExist: true, timeout: 5000 })
   try {
+    // Created private before a single page is copied into it (contract §9).
+    ensurePrivateFile(destination)
     const { totalPages } = await sqlite.backup(destination)
     process.stdout.write(`${JSON.stringify({ source: path, destination, pages: totalPages })}\n`)
     return 0

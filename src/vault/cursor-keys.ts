@@ -5,13 +5,14 @@
  * by a short tag, and every key of the ring is accepted: cursors survive a rotation while the
  * old key stays in `VAULT_KEYS`.
  */
-import { createHash, hkdfSync } from 'node:crypto'
+import { createHash, createSecretKey, hkdfSync, type KeyObject } from 'node:crypto'
 import type { VaultKeySpec } from '../config.ts'
 
 export interface CursorKey {
   /** 6 base64url characters naming the key inside a cursor (not the kid, which stays private). */
   tag: string
-  key: Buffer
+  /** A KeyObject, not raw bytes: `createHmac` then skips importing the key on every call (~4×). */
+  key: KeyObject
 }
 
 export interface CursorKeys {
@@ -26,13 +27,13 @@ const INFO = 'cloud-connector cursor binding v1'
 export function deriveCursorKeys(vaultKeys: readonly VaultKeySpec[]): CursorKeys {
   if (vaultKeys.length === 0) throw new TypeError('cursor keys: the vault key ring is empty')
   const keys = vaultKeys.map(({ secretKey }) => {
-    const key = Buffer.from(hkdfSync('sha256', secretKey, '', INFO, 32))
+    const raw = Buffer.from(hkdfSync('sha256', secretKey, '', INFO, 32))
     const tag = createHash('sha256')
       .update('tag')
-      .update(key)
+      .update(raw)
       .digest('base64url')
       .slice(0, CURSOR_TAG_LENGTH)
-    return { tag, key }
+    return { tag, key: createSecretKey(raw) }
   })
   const byTag = new Map(keys.map((entry) => [entry.tag, entry]))
   return { active: keys[0] as CursorKey, byTag: (tag) => byTag.get(tag) }

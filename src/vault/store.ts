@@ -118,6 +118,8 @@ export interface VaultStore {
   /** After a rotation: makes sure old-key ciphertexts do not linger in the dialect's files. */
   afterRotation(): Promise<void>
 
+  /** Every key id some stored row is sealed under (the `vault_keys` readiness check). */
+  storedKeyIds(): Promise<string[]>
   /** Throws unless the database answers and every shipped migration is applied. */
   checkHealth(): Promise<void>
   close(): Promise<void>

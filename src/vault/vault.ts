@@ -7,6 +7,7 @@ import type { ReadinessCheck } from '../observability/readiness.ts'
 import { StoredConnectionVault } from './connection-vault.ts'
 import type { KeyRing } from './crypto/key-ring.ts'
 import { openSecret, sealSecret } from './crypto/sealed-box.ts'
+import { keyRingCheck } from './key-readiness.ts'
 import type { ConnectionVault, ConnectSessionVault, RefreshLeases } from './ports.ts'
 import { type RotationReport, rotateSecrets } from './rotation.ts'
 import { StoredConnectSessionVault } from './session-vault.ts'
@@ -42,8 +43,17 @@ export function assembleVault(store: VaultStore, ring: KeyRing, options: VaultOp
     sessions: new StoredConnectSessionVault(deps),
     refreshLeases: connections,
     readinessChecks: [
-      { name: 'database', check: () => store.checkHealth() },
-      { name: 'vault', check: async () => vaultProbe(ring) },
+      {
+        name: 'database',
+        failure: 'the database does not answer or its migrations are not applied',
+        check: () => store.checkHealth(),
+      },
+      {
+        name: 'vault',
+        failure: 'the active vault key cannot seal and open',
+        check: async () => vaultProbe(ring),
+      },
+      keyRingCheck(() => store.storedKeyIds(), ring),
     ],
     rotate: async (rotateOptions) => {
       const report = await rotateSecrets(store, ring, rotateOptions)

@@ -360,3 +360,16 @@ test('missing_scope → 409 reconnect_required naming the scope', async (t) => {
   assert.equal(problem.code, 'reconnect_required')
   assert.match(problem.detail as string, /files\.metadata\.read/)
 })
+
+test('an upstream answer over UPSTREAM_MAX_RESPONSE_BYTES is cut off: 502 upstream_error', async (t) => {
+  const stack = await connected(t, ACCOUNT_IDS.alice, {
+    env: { UPSTREAM_MAX_RESPONSE_BYTES: '4096' },
+  })
+  const small = await stack.api('user-1', 'GET', '/v1/me')
+  assert.equal(small.status, 200)
+  const big = await stack.api('user-1', 'GET', '/v1/workspace/list?path=Big&limit=500')
+  assert.equal(big.status, 502)
+  const body = await json(big)
+  assert.equal(body.code, 'upstream_error')
+  assert.equal(callsTo(stack, '/2/files/list_folder').length, 1, 'a cut-off answer is not retried')
+})

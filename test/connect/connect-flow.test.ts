@@ -426,7 +426,7 @@ test('no code, state, token, verifier or assertion reaches a log line', async (t
   }
 })
 
-test('behind an https PUBLIC_BASE_URL the flow cookie is Secure', async (t) => {
+test('behind an https PUBLIC_BASE_URL the flow cookie is Secure and __Secure- prefixed', async (t) => {
   const stack = await startStack(t, { env: { PUBLIC_BASE_URL: 'https://connector.example' } })
   const session = await createSession(stack, 'user-1')
   const connectUrl = new URL(session.connect_url)
@@ -435,7 +435,7 @@ test('behind an https PUBLIC_BASE_URL the flow cookie is Secure', async (t) => {
   assert.equal(toDropbox.status, 302)
   assert.match(
     toDropbox.headers.getSetCookie()[0] ?? '',
-    /^cc_flow=[A-Za-z0-9_-]{43}; Max-Age=600; Path=\/connect; HttpOnly; Secure; SameSite=Lax$/,
+    /^__Secure-cc_flow=[A-Za-z0-9_-]{43}; Max-Age=600; Path=\/connect; HttpOnly; Secure; SameSite=Lax$/,
   )
   const redirectUri = new URL(toDropbox.headers.get('location') as string).searchParams.get(
     'redirect_uri',

@@ -230,6 +230,20 @@ test('user A can never act on user B: connection, calls, cursors, sessions, brow
   )
   assert.equal((await json(await stack.api('user-b', 'GET', '/v1/me'))).account_id, ACCOUNT_IDS.bob)
   assert.equal((await json(await stack.api('user-b', 'GET', '/v1/connection'))).status, 'connected')
+  // Each refusal left its audit line (contract §9), naming users and sessions, never a secret.
+  const events = stack.logs
+    .parsed()
+    .filter((line) => line.audit === true)
+    .map((line) => line.event)
+  for (const event of [
+    'connect_session_created',
+    'callback_rejected',
+    'session_user_mismatch',
+    'connect_completed',
+    'disconnected',
+  ]) {
+    assert.ok(events.includes(event), `no ${event} audit line: ${events.join(', ')}`)
+  }
   sweepLogs(stackSecrets(stack), 'connector log', stack.logs.lines)
   t.diagnostic(
     'cross-user: reads, identity from query/headers, cursor replay, session hijack, forwarded link, disconnect',

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { buildTestApp } from '../helper.ts'
+import { ACCOUNT_IDS } from '../../emulator/index.ts'
+import { buildTestApp, randomVaultKeys, testConfig } from '../helper.ts'
+import { startStack } from '../stack.ts'
 
 test('GET /healthz answers ok without touching anything external', async (t) => {
   let checked = false
@@ -40,14 +42,18 @@ test('GET /readyz reports each check, and 503 when one fails', async (t) => {
   const ready = await app.inject({ method: 'GET', url: '/readyz' })
   assert.equal(ready.statusCode, 200)
   assert.equal(ready.headers['cache-control'], 'no-store')
-  assert.deepEqual(ready.json(), { status: 'ready', checks: { database: 'ok', vault: 'ok' } })
+  assert.deepEqual(ready.json(), {
+    status: 'ready',
+    checks: { database: 'ok', vault: 'ok', vault_keys: 'ok' },
+  })
 
   databaseUp = false
   const down = await app.inject({ method: 'GET', url: '/readyz' })
   assert.equal(down.statusCode, 503)
   assert.deepEqual(down.json(), {
     status: 'unavailable',
-    checks: { database: 'database does not answer', vault: 'ok' },
+    // A fixed text, never the error's own message (contract §5).
+    checks: { database: 'failed', vault: 'ok', vault_keys: 'ok' },
   })
 })
 
@@ -72,7 +78,7 @@ test('GET /readyz turns 503 once shutdown starts', async (t) => {
     status: 503,
     body: {
       status: 'unavailable',
-      checks: { database: 'ok', vault: 'ok', lifecycle: 'shutting down' },
+      checks: { database: 'ok', vault: 'ok', vault_keys: 'ok', lifecycle: 'shutting down' },
     },
   })
 })
@@ -106,4 +112,34 @@ test('GET /docs renders the UI and GET /openapi.json serves the document', async
   assert.equal(openapi.statusCode, 200)
   assert.equal(openapi.json().openapi, '3.1.0')
   assert.ok(openapi.json().paths['/healthz'])
+})
+
+test('GET /readyz: a replica whose VAULT_KEYS lacks the key of stored rows is not ready', async (t) => {
+  const stack = await startStack(t, { env: { VAULT_KEYS: randomVaultKeys('old-key') } })
+  assert.equal((await stack.connect('user-1', ACCOUNT_IDS.alice)).status, 200)
+  const store = stack.config.databaseUrl
+    ? { DATABASE_URL: stack.config.databaseUrl }
+    : { DATABASE_PATH: stack.config.databasePath }
+  const wrongRing = await buildTestApp(t, {
+    config: await testConfig(t, { ...store, VAULT_KEYS: randomVaultKeys('new-key') }),
+  })
+  const response = await wrongRing.app.inject({ method: 'GET', url: '/readyz' })
+  assert.equal(response.statusCode, 503)
+  assert.deepEqual(response.json(), {
+    status: 'unavailable',
+    checks: {
+      database: 'ok',
+      vault: 'ok',
+      vault_keys: 'stored rows are sealed under a key id missing from VAULT_KEYS',
+    },
+  })
+  assert.match(wrongRing.logs.text, /key ids missing from VAULT_KEYS: old-key/)
+  // With the old key still in the ring (a rotation in progress) the replica is ready.
+  const rotating = await buildTestApp(t, {
+    config: await testConfig(t, {
+      ...store,
+      VAULT_KEYS: `${randomVaultKeys('new-key')},${stack.config.vaultKeys.map((k) => `${k.kid}:${Buffer.from(k.secretKey).toString('base64')}`).join(',')}`,
+    }),
+  })
+  assert.equal((await rotating.app.inject({ method: 'GET', url: '/readyz' })).statusCode, 200)
 })

@@ -5,9 +5,10 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { promisify } from 'node:util'
 import { importJWK, SignJWT } from 'jose'
+import { loadConfig } from '../../src/config.ts'
 import { createIdentityVerifier } from '../../src/identity/verifier.ts'
 import { createIdentityKeys, TEST_AUDIENCE, TEST_ISSUER } from '../fixtures/identity.ts'
-import { tempDir } from '../helper.ts'
+import { tempDir, testEnv } from '../helper.ts'
 import { createIdentityMinter } from './mint-assertion-example.ts'
 
 const run = promisify(execFile)
@@ -84,4 +85,30 @@ test('keygen --out writes a 0600 private key, never overwrites, and Python can u
 
 test('keygen refuses a kid outside [A-Za-z0-9._-]', async () => {
   await assert.rejects(run(process.execPath, [CLI, 'keygen', '../evil']), /the kid must be/)
+})
+
+test('keygen --caller prints an IDENTITY_CALLERS entry the service accepts beside the JWKS', async () => {
+  const { stdout } = await run(process.execPath, [
+    CLI,
+    'keygen',
+    'reports-1',
+    '--caller',
+    'reports',
+    '--operations',
+    'me,workspace.read',
+  ])
+  const [, jwks, entry] = stdout
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line))
+  assert.deepEqual(entry, {
+    reports: { kids: ['reports-1'], operations: ['me', 'workspace.read'] },
+  })
+  const config = loadConfig(
+    testEnv({ IDENTITY_JWKS: JSON.stringify(jwks), IDENTITY_CALLERS: JSON.stringify(entry) }),
+  )
+  assert.deepEqual(config.callers, entry)
+  await assert.rejects(
+    run(process.execPath, [CLI, 'keygen', '--caller', 'x', '--operations', 'files.write']),
+  )
 })

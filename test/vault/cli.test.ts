@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
+import { statSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
@@ -252,6 +253,7 @@ test('backup copies a live database, recent WAL commits included, and the copy o
   const result = await cli(['backup', destination], { DATABASE_PATH: path })
   assert.equal(result.code, 0, result.stderr)
   assert.equal(JSON.parse(result.stdout).destination, destination)
+  assert.equal(statSync(destination).mode & 0o777, 0o600, 'the backup is readable by others')
   assert.equal((await cli(['backup', destination], { DATABASE_PATH: path })).code, 2)
 
   const restored = await openVault({ databasePath: destination, keys })

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { existsSync } from 'node:fs'
+import { existsSync, statSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'node:test'
@@ -28,6 +28,18 @@ test('a fresh database is created, directory included, and migrated', async (t) 
   const { vault } = await openTestVault(t, { path })
   await vault.connections.replace(newConnection('user-1'))
   assert.deepEqual(tableNames(path), ['__drizzle_migrations', 'connect_sessions', 'connections'])
+})
+
+test('the database, its WAL and shared-memory files are readable by the owner only', async (t) => {
+  const dir = await tempDir(t)
+  const path = join(dir, 'connector.db')
+  // A file left world-readable by an earlier version is tightened at the next start.
+  await writeFile(path, '', { mode: 0o644 })
+  const { vault } = await openTestVault(t, { path })
+  await vault.connections.replace(newConnection('user-1'))
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    assert.equal(statSync(file).mode & 0o777, 0o600, file)
+  }
 })
 
 test('an already-migrated database opens again with its rows and no re-migration', async (t) => {
@@ -128,13 +140,21 @@ test('readiness: database and vault are ok while open, and say why once they are
     }
     return results
   }
-  assert.deepEqual(await run(), { database: 'ok', vault: 'ok' })
+  assert.deepEqual(await run(), { database: 'ok', vault: 'ok', vault_keys: 'ok' })
 
   const sqlite = new Database(path)
   sqlite.exec('delete from __drizzle_migrations')
   sqlite.close()
-  assert.deepEqual(await run(), { database: 'migrations are not applied', vault: 'ok' })
+  assert.deepEqual(await run(), {
+    database: 'migrations are not applied',
+    vault: 'ok',
+    vault_keys: 'ok',
+  })
 
   await vault.close()
-  assert.deepEqual(await run(), { database: 'database is closed', vault: 'the vault is closed' })
+  assert.deepEqual(await run(), {
+    database: 'database is closed',
+    vault: 'the vault is closed',
+    vault_keys: 'The database connection is not open',
+  })
 })

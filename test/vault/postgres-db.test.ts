@@ -74,11 +74,18 @@ test('readiness: database and vault are ok while open, and say why once they are
     }
     return results
   }
-  assert.deepEqual(await run(), { database: 'ok', vault: 'ok' })
+  assert.deepEqual(await run(), { database: 'ok', vault: 'ok', vault_keys: 'ok' })
   await rawPostgres(t, url)`delete from drizzle.__drizzle_migrations`
-  assert.deepEqual(await run(), { database: 'migrations are not applied', vault: 'ok' })
+  assert.deepEqual(await run(), {
+    database: 'migrations are not applied',
+    vault: 'ok',
+    vault_keys: 'ok',
+  })
   await vault.close()
-  assert.deepEqual(await run(), { database: 'database is closed', vault: 'the vault is closed' })
+  const closed = await run()
+  assert.equal(closed.database, 'database is closed')
+  assert.equal(closed.vault, 'the vault is closed')
+  assert.match(closed.vault_keys as string, /CONNECTION_ENDED/)
 })
 
 test('an unreachable server is a clear error naming host and database, never the password', async () => {

@@ -10,6 +10,8 @@ import { sendPage, setBrowserSecurityHeaders } from '../pages.ts'
 import { CallbackQuerySchema, ConnectQuerySchema } from '../schemas/connect.ts'
 
 export const FLOW_COOKIE = 'cc_flow'
+/** Under https the browser refuses this name unless the cookie is Secure (contract §9). */
+export const SECURE_FLOW_COOKIE = `__Secure-${FLOW_COOKIE}`
 
 const HtmlPage = {
   description: 'A minimal HTML page explaining the problem (no-referrer, no-store).',
@@ -21,6 +23,7 @@ const connectBrowser: FastifyPluginAsyncTypebox<{
   secureCookies: boolean
 }> = async (app, { flow, secureCookies }) => {
   await app.register(cookie)
+  const cookieName = secureCookies ? SECURE_FLOW_COOKIE : FLOW_COOKIE
   // Set and cleared with the same attributes, so the clearing cookie replaces the set one.
   const flowCookieOptions = {
     httpOnly: true,
@@ -65,7 +68,7 @@ const connectBrowser: FastifyPluginAsyncTypebox<{
     },
     async (request, reply) => {
       const { authorizeUrl, flowCookie } = await flow.start(request.query.token)
-      reply.setCookie(FLOW_COOKIE, flowCookie, {
+      reply.setCookie(cookieName, flowCookie, {
         ...flowCookieOptions,
         maxAge: SESSION_TTL_MS / 1000,
       })
@@ -106,9 +109,9 @@ const connectBrowser: FastifyPluginAsyncTypebox<{
         state: request.query.state,
         code: request.query.code,
         error: request.query.error,
-        flowCookie: request.cookies[FLOW_COOKIE],
+        flowCookie: request.cookies[cookieName],
       })
-      reply.clearCookie(FLOW_COOKIE, flowCookieOptions)
+      reply.clearCookie(cookieName, flowCookieOptions)
       return setBrowserSecurityHeaders(reply).redirect(target, 303)
     },
   )

@@ -39,16 +39,17 @@ const operations: FastifyPluginAsyncTypebox<OperationsOptions> = async (app, opt
         response: { 200: ReadinessSchema, 503: ReadinessSchema },
       },
     },
-    async (_request, reply) => {
+    async (request, reply) => {
       const checks: Record<string, string> = {}
       if (options.isDraining()) checks.lifecycle = 'shutting down'
       await Promise.all(
-        options.readinessChecks.map(async ({ name, check }) => {
+        options.readinessChecks.map(async ({ name, check, failure }) => {
           try {
             await check()
             checks[name] = 'ok'
           } catch (error) {
-            checks[name] = error instanceof Error ? error.message : 'failed'
+            checks[name] = failure ?? 'failed'
+            request.log.warn({ check: name, err: error }, 'readiness check failed')
           }
         }),
       )

@@ -21,6 +21,7 @@ import {
   sessionStep,
   startedWithState,
 } from '../guards.ts'
+import { STORED_KEY_IDS_SQL } from '../key-readiness.ts'
 import type {
   ConnectionChanges,
   ConnectSessionChanges,
@@ -191,6 +192,11 @@ class PostgresStore implements VaultStore {
 
   /** Nothing to do: PostgreSQL's MVCC leaves dead tuples to VACUUM, as for every update. */
   async afterRotation() {}
+
+  async storedKeyIds() {
+    const rows = await this.#database.client.unsafe(STORED_KEY_IDS_SQL)
+    return rows.map((row) => String(row.key_id))
+  }
 
   async checkHealth() {
     await this.#database.checkHealth()

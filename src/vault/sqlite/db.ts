@@ -9,6 +9,7 @@ import Database from 'better-sqlite3'
 import { type BetterSQLite3Database, drizzle } from 'drizzle-orm/better-sqlite3'
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator'
 import { readMigrationFiles } from 'drizzle-orm/migrator'
+import { ensurePrivateFile } from '../file-mode.ts'
 import { describeCause, VaultError } from '../vault-error.ts'
 import * as schema from './schema.ts'
 
@@ -38,6 +39,7 @@ export function openVaultDatabase(path: string): VaultDatabase {
   }
   let sqlite: Database.Database
   try {
+    ensurePrivateFile(path)
     sqlite = new Database(path, { timeout: BUSY_TIMEOUT_MS })
   } catch (error) {
     throw new VaultError(

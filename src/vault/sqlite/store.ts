@@ -19,6 +19,7 @@ import {
   sessionStep,
   startedWithState,
 } from '../guards.ts'
+import { STORED_KEY_IDS_SQL } from '../key-readiness.ts'
 import { isDeadLocalHolder } from '../lease-holder.ts'
 import type {
   ConnectionChanges,
@@ -181,6 +182,10 @@ class SqliteStore implements VaultStore {
   async afterRotation() {
     // Best effort: moves the re-sealed pages into the main file and empties the WAL.
     this.#database.sqlite.pragma('wal_checkpoint(TRUNCATE)')
+  }
+
+  async storedKeyIds() {
+    return this.#database.sqlite.prepare(STORED_KEY_IDS_SQL).pluck().all() as string[]
   }
 
   async checkHealth() {

@@ -4,18 +4,23 @@
  * app mints them, and an emulator token of its own for the reference proxy.
  */
 import { createPrivateKey, sign } from 'node:crypto'
-import { createControlClient, type EmulatorControlClient } from '../emulator/index.ts'
+import {
+  ACCOUNT_IDS,
+  accountIdFor,
+  createControlClient,
+  type EmulatorControlClient,
+} from '../emulator/index.ts'
 import type { IdentityKeys } from '../test/fixtures/identity.ts'
 import { TEST_AUDIENCE, TEST_ISSUER } from '../test/fixtures/identity.ts'
 import { BENCH_APP } from './processes.ts'
 
-export const LISTING_ACCOUNT = 'dbid:alice'
+export const LISTING_ACCOUNT = ACCOUNT_IDS.alice
 export const LISTING_USER = 'bench-lister'
-export const STORM_ACCOUNT = 'dbid:bench-storm'
+export const STORM_ACCOUNT = accountIdFor('bench-storm')
 export const STORM_USER = 'bench-storm'
 
 export const userId = (i: number) => `bench-user-${String(i).padStart(4, '0')}`
-const accountId = (i: number) => `dbid:bench-${String(i).padStart(4, '0')}`
+const accountId = (i: number) => accountIdFor(`bench-${String(i).padStart(4, '0')}`)
 
 /**
  * Signs assertions with node:crypto directly: minting tens of thousands for the fresh-assertion

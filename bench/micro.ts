@@ -7,6 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { importJWK, type JWK, jwtVerify } from 'jose'
+import { accountIdFor } from '../emulator/index.ts'
 import { createIdentityVerifier } from '../src/identity/verifier.ts'
 import { createSqliteVault } from '../src/vault/sqlite-vault.ts'
 import type { IdentityKeys } from '../test/fixtures/identity.ts'
@@ -73,7 +74,7 @@ export async function microBenchmarks(
       const { connection } = await vault.connections.replace({
         userId: 'micro',
         provider: 'dropbox',
-        accountId: 'dbid:micro',
+        accountId: accountIdFor('micro'),
         email: null,
         scopes: ['account_info.read'],
         tokenType: 'bearer',

@@ -1,6 +1,6 @@
 /** Accounts, their namespaces, and the `users/get_current_account` body (users.stone `FullAccount`). */
 import { type FileTree, type NamespaceTree, TreeError } from './file-tree.ts'
-import { sha256Base64Url, stableHash } from './ids.ts'
+import { sha256Base64Url, stableHash, teamIdFor, teamMemberIdFor } from './ids.ts'
 import type { AccountSpec, FileSpec, Namespace, TeamSpec } from './types.ts'
 
 export interface Account {
@@ -26,7 +26,8 @@ export interface RootInfo {
   home_path?: string
 }
 
-const ACCOUNT_ID = /^dbid:[-_0-9a-zA-Z]+$/
+/** users_common.stone `AccountId`: exactly 40 characters; the SDKs that validate reject others. */
+const ACCOUNT_ID = /^dbid:[-_0-9a-zA-Z]{35}$/
 const NAMESPACE_ID = /^[0-9]+$/
 
 export class AccountStore {
@@ -53,7 +54,9 @@ export class AccountStore {
 
   seed(spec: AccountSpec): Account {
     if (!ACCOUNT_ID.test(spec.accountId)) {
-      throw new TreeError(`accountId must look like dbid:…: ${JSON.stringify(spec.accountId)}`)
+      throw new TreeError(
+        `accountId must be dbid: and 35 characters (see accountIdFor): ${JSON.stringify(spec.accountId)}`,
+      )
     }
     if (this.#accounts.has(spec.accountId))
       throw new TreeError(`account ${spec.accountId} already exists`)
@@ -101,7 +104,7 @@ export class AccountStore {
     if (account.team !== null) throw new TreeError(`${accountId} is already in a team space`)
     const fallbackRoot = String(Number(account.homeNs.id) - 1)
     const spec: TeamSpec = {
-      id: team.id ?? `dbtid:${sha256Base64Url(`team/${accountId}`).slice(0, 24)}`,
+      id: team.id ?? teamIdFor(accountId),
       name: team.name ?? `${account.displayName} Team`,
       rootNamespaceId:
         team.rootNamespaceId ??
@@ -140,8 +143,7 @@ export class AccountStore {
       id: team.id,
       name: team.name,
       homePath: team.homePath,
-      teamMemberId:
-        team.teamMemberId ?? `dbmid:${sha256Base64Url(`member/${account.accountId}`).slice(0, 32)}`,
+      teamMemberId: team.teamMemberId ?? teamMemberIdFor(account.accountId),
     }
   }
 

@@ -67,6 +67,10 @@ function checkFault(fault: Fault): void {
       if (!Number.isFinite(fault.ms) || fault.ms < 0)
         throw new TypeError('injectFault: delay needs ms ≥ 0')
       return
+    case 'reset_mid_body':
+      if (!Number.isInteger(fault.afterBytes) || fault.afterBytes < 0)
+        throw new TypeError('injectFault: reset_mid_body needs an integer afterBytes ≥ 0')
+      return
     case 'hang':
     case 'malformed_json':
     case 'reset':

@@ -45,6 +45,8 @@ export class Reply {
   readonly record: CallRecord | null
   /** Set by the `malformed_json` fault: whatever is answered becomes 200 with half a JSON body. */
   truncate = false
+  /** Set by the `reset_mid_body` fault: the connection is reset after this many body bytes. */
+  resetAfterBytes: number | undefined = undefined
   status = 0
 
   constructor(res: ServerResponse, record: CallRecord | null) {
@@ -67,15 +69,67 @@ export class Reply {
       finalType = JSON_TYPE
       finalBody = body.slice(0, Math.max(1, Math.floor(body.length / 2)))
     }
-    this.status = finalStatus
-    if (this.record !== null) this.record.status = finalStatus
-    this.res.writeHead(finalStatus, {
+    const head = {
       'content-type': finalType,
       'content-length': Buffer.byteLength(finalBody),
-      'x-dropbox-request-id': nextRequestId(),
       ...headers,
-    })
+    }
+    if (this.resetAfterBytes !== undefined) {
+      this.stream(finalStatus, head, [Buffer.from(finalBody)].values())
+      return
+    }
+    this.status = finalStatus
+    if (this.record !== null) this.record.status = finalStatus
+    this.res.writeHead(finalStatus, { ...head, 'x-dropbox-request-id': nextRequestId() })
     this.res.end(finalBody)
+  }
+
+  /**
+   * A body written chunk by chunk as the client reads it (backpressure: the next chunk is made
+   * only after `drain`), so a multi-GiB answer costs a chunk of memory. The call log records
+   * how many bytes went out and how the body ended.
+   */
+  stream(status: number, headers: Record<string, string | number>, chunks: Iterator<Buffer>): void {
+    const res = this.res
+    if (res.headersSent || res.destroyed) return
+    this.status = status
+    const streamed: NonNullable<CallRecord['streamed']> = { bytes: 0, end: 'open' }
+    if (this.record !== null) {
+      this.record.status = status
+      this.record.streamed = streamed
+    }
+    res.writeHead(status, { 'x-dropbox-request-id': nextRequestId(), ...headers })
+    const limit = this.resetAfterBytes
+    const finish = (end: 'complete' | 'reset' | 'cancelled') => {
+      if (streamed.end === 'open') streamed.end = end
+    }
+    res.once('close', () => finish(res.writableFinished ? 'complete' : 'cancelled'))
+    const pump = (): void => {
+      for (;;) {
+        const next = chunks.next()
+        if (next.done === true) {
+          res.end(() => finish('complete'))
+          return
+        }
+        let chunk = next.value
+        if (limit !== undefined && streamed.bytes + chunk.length >= limit) {
+          chunk = chunk.subarray(0, limit - streamed.bytes)
+          streamed.bytes += chunk.length
+          // RST once these bytes are out, as a connection dropped mid-body looks to a client.
+          res.write(chunk, () => {
+            finish('reset')
+            res.socket?.resetAndDestroy()
+          })
+          return
+        }
+        streamed.bytes += chunk.length
+        if (!res.write(chunk)) {
+          res.once('drain', pump)
+          return
+        }
+      }
+    }
+    pump()
   }
 
   json(status: number, body: unknown, headers?: Record<string, string>): void {

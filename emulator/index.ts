@@ -1,7 +1,8 @@
 /**
  * A local Dropbox: OAuth (`/oauth2/authorize`, `/oauth2/token`), `/2/users/get_current_account`,
- * `/2/files/list_folder(/continue)`, `/2/auth/token/revoke`, plus a control API under
- * `/__emulator/`. Behaviour follows Dropbox's documentation and observed answers; where
+ * `/2/files/list_folder(/continue)`, `/2/files/get_metadata`, `/2/auth/token/revoke`, plus a
+ * control API under `/__emulator/`; and, on a second port as Dropbox's content host,
+ * `/2/files/download`. Behaviour follows Dropbox's documentation and observed answers; where
  * those are silent it is the stricter choice, marked in a comment.
  */
 import { createServer, type Server, type ServerResponse } from 'node:http'
@@ -26,13 +27,16 @@ import type {
 } from './types.ts'
 
 export { createControlClient, type EmulatorControlClient } from './control-client.ts'
+export { accountIdFor, teamIdFor, teamMemberIdFor } from './ids.ts'
 export { dropboxFetch } from './sdk-fetch.ts'
-export { STANDARD_ACCOUNTS } from './seed.ts'
+export { ACCOUNT_IDS, EXAMPLE_TEAM, STANDARD_ACCOUNTS } from './seed.ts'
 export type * from './types.ts'
 
 export interface Emulator extends EmulatorControl {
   /** e.g. `http://127.0.0.1:41234`; serves `/oauth2/authorize`, `/oauth2/token`, `/2/…`, `/__emulator/…`. */
   readonly url: string
+  /** The content host (`content.dropboxapi.com`) on its own port: `/2/files/download`. */
+  readonly contentUrl: string
   close(): Promise<void>
   /**
    * A browser on the consent page, over real HTTP: GETs the authorize URL (a dropbox.com
@@ -47,6 +51,7 @@ export interface Emulator extends EmulatorControl {
 
 export interface EmulatorDescription {
   url: string
+  contentUrl: string
   now: string
   apps: Array<{ appKey: string; redirectUris: string[]; scopes: string[] }>
   accounts: Array<{ accountId: string; email: string; displayName: string; rootInfo: RootInfo }>
@@ -60,7 +65,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   for (const app of options.apps ?? [DEFAULT_APP]) state.apps.register(app)
   if (options.seed !== false) for (const spec of STANDARD_ACCOUNTS) state.accounts.seed(spec)
   const emulator = new LocalEmulator(state)
-  await emulator.listen(options.host ?? '127.0.0.1', options.port ?? 0)
+  await emulator.listen(options.host ?? '127.0.0.1', options.port ?? 0, options.contentPort ?? 0)
   return emulator
 }
 
@@ -69,13 +74,20 @@ class LocalEmulator implements Emulator {
   readonly #held = new Set<ServerResponse>()
   readonly #timers = new Set<NodeJS.Timeout>()
   readonly #server: Server
+  readonly #contentServer: Server
   #url = ''
+  #contentUrl = ''
 
   constructor(state: EmulatorState) {
     this.#state = state
+    const hooks = { state, control: this, held: this.#held, timers: this.#timers }
     this.#server = createServer(
       { keepAliveTimeout: 5_000 },
-      requestHandler({ state, control: this, held: this.#held, timers: this.#timers }),
+      requestHandler({ ...hooks, host: 'api' }),
+    )
+    this.#contentServer = createServer(
+      { keepAliveTimeout: 5_000 },
+      requestHandler({ ...hooks, host: 'content' }),
     )
   }
 
@@ -83,26 +95,24 @@ class LocalEmulator implements Emulator {
     return this.#url
   }
 
-  listen(host: string, port: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.#server.once('error', reject)
-      this.#server.listen(port, host, () => {
-        this.#server.off('error', reject)
-        const address = this.#server.address() as AddressInfo
-        const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address
-        this.#url = `http://${shownHost}:${address.port}`
-        resolve()
-      })
-    })
+  get contentUrl(): string {
+    return this.#contentUrl
   }
 
-  close(): Promise<void> {
+  async listen(host: string, port: number, contentPort: number): Promise<void> {
+    this.#url = await listenOn(this.#server, host, port)
+    try {
+      this.#contentUrl = await listenOn(this.#contentServer, host, contentPort)
+    } catch (error) {
+      await closeServer(this.#server)
+      throw error
+    }
+  }
+
+  async close(): Promise<void> {
     for (const timer of this.#timers) clearTimeout(timer)
     this.#timers.clear()
-    return new Promise((resolve) => {
-      this.#server.close(() => resolve())
-      this.#server.closeAllConnections()
-    })
+    await Promise.all([closeServer(this.#server), closeServer(this.#contentServer)])
   }
 
   consent(authorizeUrl: string, choice: ConsentChoice): Promise<string> {
@@ -167,6 +177,7 @@ class LocalEmulator implements Emulator {
   describe(): EmulatorDescription {
     return {
       url: this.#url,
+      contentUrl: this.#contentUrl,
       now: new Date(this.#state.clock.now()).toISOString(),
       apps: this.#state.apps.list().map((app) => ({
         appKey: app.appKey,
@@ -181,4 +192,24 @@ class LocalEmulator implements Emulator {
       })),
     }
   }
+}
+
+function listenOn(server: Server, host: string, port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, host, () => {
+      server.off('error', reject)
+      const address = server.address() as AddressInfo
+      const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address
+      resolve(`http://${shownHost}:${address.port}`)
+    })
+  })
+}
+
+function closeServer(server: Server): Promise<void> {
+  if (!server.listening) return Promise.resolve()
+  return new Promise((resolve) => {
+    server.close(() => resolve())
+    server.closeAllConnections()
+  })
 }

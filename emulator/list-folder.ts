@@ -9,7 +9,7 @@ import { container, isVisibleTo, type NodePath, reachablePath, type TreeNode } f
 import { canReach } from './path-root.ts'
 import type { RpcContext } from './rpc.ts'
 
-interface Item {
+export interface Item {
   node: TreeNode
   lower: string
   display: string
@@ -28,7 +28,8 @@ export function resolveFolder(ctx: RpcContext, path: string): Resolved {
   return resolved
 }
 
-function resolve(ctx: RpcContext, path: string): Resolved {
+/** Any file or folder by `path` (already matched against the route's path pattern). */
+export function resolve(ctx: RpcContext, path: string): Resolved {
   const accountId = ctx.account.accountId
   if (path === '') return { ok: true, node: ctx.root.root, prefix: { lower: '', display: '' } }
   if (path.startsWith('id:')) {
@@ -166,7 +167,7 @@ function* chain<T>(first: T[], rest: Iterable<T>): Generator<T> {
 }
 
 /** files.stone `Metadata`, in Dropbox's field order. */
-function metadata({ node, lower, display }: Item): Record<string, unknown> {
+export function metadata({ node, lower, display }: Item): Record<string, unknown> {
   if (node.deleted)
     return { '.tag': 'deleted', name: node.name, path_lower: lower, path_display: display }
   if (node.type === 'folder') {

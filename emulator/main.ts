@@ -1,6 +1,7 @@
 /**
  * `npm run emulator`: a standalone Dropbox emulator for the demo, the benchmark and manual
- * tries. Env: EMULATOR_PORT (default 8765; 0 = a free port), EMULATOR_HOST (127.0.0.1),
+ * tries. Env: EMULATOR_PORT (default 8765; 0 = a free port), EMULATOR_CONTENT_PORT (default
+ * 8766; the content host, for downloads), EMULATOR_HOST (127.0.0.1),
  * EMULATOR_APP_KEY, EMULATOR_APP_SECRET, EMULATOR_REDIRECT_URIS (comma-separated).
  */
 import { DEFAULT_APP } from './apps.ts'
@@ -11,6 +12,13 @@ const port = Number(env.EMULATOR_PORT ?? 8765)
 if (!Number.isInteger(port) || port < 0 || port > 65_535) {
   process.stderr.write(
     `EMULATOR_PORT must be a port number, not ${JSON.stringify(env.EMULATOR_PORT)}\n`,
+  )
+  process.exit(1)
+}
+const contentPort = Number(env.EMULATOR_CONTENT_PORT ?? 8766)
+if (!Number.isInteger(contentPort) || contentPort < 0 || contentPort > 65_535) {
+  process.stderr.write(
+    `EMULATOR_CONTENT_PORT must be a port number, not ${JSON.stringify(env.EMULATOR_CONTENT_PORT)}\n`,
   )
   process.exit(1)
 }
@@ -26,7 +34,12 @@ const app = {
 
 let emulator: Awaited<ReturnType<typeof startEmulator>>
 try {
-  emulator = await startEmulator({ host: env.EMULATOR_HOST || '127.0.0.1', port, apps: [app] })
+  emulator = await startEmulator({
+    host: env.EMULATOR_HOST || '127.0.0.1',
+    port,
+    contentPort,
+    apps: [app],
+  })
 } catch (error) {
   process.stderr.write(`dropbox emulator: cannot start: ${(error as Error).message}\n`)
   process.exit(1)
@@ -40,6 +53,7 @@ const lines = [
   `  authorize  ${url}/oauth2/authorize`,
   `  token      ${url}/oauth2/token`,
   `  API        ${url}/2/`,
+  `  content    ${emulator.contentUrl}/2/ (files/download)`,
   `  control    ${url}/__emulator/ (state, counters, inject-fault, …)`,
   `App: key ${app.appKey}, secret ${secret}`,
   `  redirect URIs: ${app.redirectUris.join(', ')}`,

@@ -68,7 +68,9 @@ function token(
       'request body must be application/x-www-form-urlencoded',
     )
   }
-  const { values: params, duplicate } = parseParams(query, formBody)
+  // The Python SDK sends its flow's `locale` in the query and again in the body; Dropbox takes
+  // that (unverified, but the official SDK does it), so it is set aside before the checks.
+  const { values: params, duplicate } = parseParams(withoutLocale(query), withoutLocale(formBody))
   const authorization =
     typeof headers.authorization === 'string' ? headers.authorization : undefined
   const clientAuth =
@@ -93,6 +95,13 @@ function token(
   return grantType === 'authorization_code'
     ? exchangeCode(state, client, params)
     : refresh(state, client, params)
+}
+
+function withoutLocale(source: string): string {
+  if (!source.includes('locale=')) return source
+  const params = new URLSearchParams(source)
+  params.delete('locale')
+  return params.toString()
 }
 
 function authenticate(

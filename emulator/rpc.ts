@@ -8,7 +8,7 @@ import type { Account } from './accounts.ts'
 import { ArgError } from './arg-validation.ts'
 import type { NamespaceTree } from './file-tree.ts'
 import { badRequest, errorEnvelope, type Reply } from './http-io.ts'
-import { parsePathRoot, resolvePathRoot } from './path-root.ts'
+import { type PathRoot, parsePathRoot, resolvePathRoot } from './path-root.ts'
 import type { EmulatorState } from './state.ts'
 import type { AccessToken } from './tokens.ts'
 
@@ -33,7 +33,7 @@ export interface RpcRoute {
   handle(ctx: RpcContext, arg: Record<string, unknown>): void
 }
 
-type Headers = Record<string, string | string[] | undefined>
+export type Headers = Record<string, string | string[] | undefined>
 
 const JSON_TYPES = new Set([
   'application/json',
@@ -51,28 +51,9 @@ export function handleRpc(
   body: Buffer,
   reply: Reply,
 ): void {
-  const credential = authorization(headers, query)
-  if (credential === null) {
-    badRequest(
-      reply,
-      route.fn,
-      'Must provide HTTP header "Authorization" or URL parameter "authorization".',
-    )
-    return
-  }
-  const bearer = /^Bearer (\S+)$/i.exec(credential)?.[1]
-  const basic = bearer === undefined && route.appAuth === true && /^Basic \S+$/i.test(credential)
-  if (bearer === undefined && !basic) {
-    const scheme = credential.split(' ')[0] ?? ''
-    badRequest(
-      reply,
-      route.fn,
-      `Invalid authorization value in HTTP header "Authorization": "${scheme}${scheme === credential ? '' : ' …'}". Expecting "Bearer <oauth2-access-token>".`,
-    )
-    return
-  }
+  const credential = readCredential(headers, query, route.fn, route.appAuth === true, reply)
+  if (credential === null) return
   let arg: Record<string, unknown>
-  let pathRoot: ReturnType<typeof parsePathRoot>
   try {
     arg = parseArg(route, headers, body)
   } catch (error) {
@@ -80,41 +61,93 @@ export function handleRpc(
     badRequest(reply, route.fn, error.message)
     return
   }
+  const pathRoot = readPathRoot(headers, route.fn, reply)
+  if (pathRoot === null) return
+  if (credential.basic !== undefined) {
+    appAuthAnswer(state, credential.basic, route, reply)
+    return
+  }
+  const caller = authorizeCaller(state, credential.bearer, route.scope, pathRoot, reply)
+  if (caller === null) return
+  route.handle({ state, reply, fn: route.fn, ...caller }, arg)
+}
+
+export type Credential =
+  | { bearer: string; basic?: undefined }
+  | { bearer?: undefined; basic: string }
+
+/** The `Authorization` header (or URL parameter); null once a 400 has been answered. */
+export function readCredential(
+  headers: Headers,
+  query: string,
+  fn: string,
+  appAuth: boolean,
+  reply: Reply,
+): Credential | null {
+  const credential = authorization(headers, query)
+  if (credential === null) {
+    badRequest(
+      reply,
+      fn,
+      'Must provide HTTP header "Authorization" or URL parameter "authorization".',
+    )
+    return null
+  }
+  const bearer = /^Bearer (\S+)$/i.exec(credential)?.[1]
+  if (bearer !== undefined) return { bearer }
+  if (appAuth && /^Basic \S+$/i.test(credential)) return { basic: credential }
+  const scheme = credential.split(' ')[0] ?? ''
+  badRequest(
+    reply,
+    fn,
+    `Invalid authorization value in HTTP header "Authorization": "${scheme}${scheme === credential ? '' : ' …'}". Expecting "Bearer <oauth2-access-token>".`,
+  )
+  return null
+}
+
+/** `Dropbox-API-Path-Root`; null once a 400 has been answered. */
+export function readPathRoot(headers: Headers, fn: string, reply: Reply): PathRoot | null {
   try {
-    pathRoot = parsePathRoot(header(headers, 'dropbox-api-path-root'))
+    return parsePathRoot(header(headers, 'dropbox-api-path-root'))
   } catch (error) {
     if (!(error instanceof ArgError)) throw error
-    badRequest(reply, route.fn, `HTTP header "Dropbox-API-Path-Root": ${error.message}`)
-    return
+    badRequest(reply, fn, `HTTP header "Dropbox-API-Path-Root": ${error.message}`)
+    return null
   }
-  if (basic) {
-    appAuthAnswer(state, credential, route, reply)
-    return
-  }
-  const token = state.tokens.accessToken(bearer as string)
+}
+
+/** Token (401), scope (401 `missing_scope`), then path root (422); null once answered. */
+export function authorizeCaller(
+  state: EmulatorState,
+  bearer: string,
+  scope: string | null,
+  pathRoot: PathRoot,
+  reply: Reply,
+): Pick<RpcContext, 'account' | 'token' | 'root'> | null {
+  const token = state.tokens.accessToken(bearer)
   if (token === undefined || token.revoked) {
     reply.json(401, errorEnvelope(['invalid_access_token'], { '.tag': 'invalid_access_token' }))
-    return
+    return null
   }
   if (state.tokens.isAccessTokenExpired(token)) {
     reply.json(401, errorEnvelope(['expired_access_token'], { '.tag': 'expired_access_token' }))
-    return
+    return null
   }
-  if (route.scope !== null && !token.scopes.has(route.scope)) {
-    reply.json(401, missingScope(route.scope))
-    return
+  if (scope !== null && !token.scopes.has(scope)) {
+    reply.json(401, missingScope(scope))
+    return null
   }
   const account = state.accounts.get(token.accountId)
   if (account === undefined) {
     reply.json(401, errorEnvelope(['invalid_access_token'], { '.tag': 'invalid_access_token' }))
-    return
+    return null
   }
   const root = resolvePathRoot(account, pathRoot, state.tree.namespaces)
   if (!root.ok) {
     reply.json(422, errorEnvelope(root.tags, root.error))
-    return
+    return null
   }
-  route.handle({ state, reply, fn: route.fn, account, token, root: root.ns }, arg)
+  return { account, token, root: root.ns }
 }
 
 class RequestError extends Error {}
@@ -161,7 +194,7 @@ function authorization(headers: Headers, query: string): string | null {
   return new URLSearchParams(query).get('authorization')
 }
 
-function header(headers: Headers, name: string): string | undefined {
+export function header(headers: Headers, name: string): string | undefined {
   const value = headers[name]
   return Array.isArray(value) ? value.join(', ') : value
 }

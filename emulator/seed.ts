@@ -1,5 +1,20 @@
 /** The standard accounts every test can rely on (see the README section). */
+import { accountIdFor, teamIdFor, teamMemberIdFor } from './ids.ts'
 import type { AccountSpec, FileSpec } from './types.ts'
+
+/** The standard accounts' ids (40 characters, as Dropbox's): use these, never a literal. */
+export const ACCOUNT_IDS = {
+  alice: accountIdFor('alice'),
+  bob: accountIdFor('bob'),
+  carol: accountIdFor('carol'),
+  dave: accountIdFor('dave'),
+} as const
+
+/** Carol's team: its id and her member id. */
+export const EXAMPLE_TEAM = {
+  id: teamIdFor('example-team'),
+  carolMemberId: teamMemberIdFor('carol'),
+} as const
 
 const MODIFIED = '2024-03-01T09:30:00Z'
 
@@ -24,7 +39,7 @@ const bigFolder: FileSpec[] = Array.from({ length: 500 }, (_, i) => ({
 
 export const STANDARD_ACCOUNTS: AccountSpec[] = [
   {
-    accountId: 'dbid:alice',
+    accountId: ACCOUNT_IDS.alice,
     email: 'alice@example.com',
     givenName: 'Alice',
     surname: 'Example',
@@ -45,7 +60,7 @@ export const STANDARD_ACCOUNTS: AccountSpec[] = [
     ],
   },
   {
-    accountId: 'dbid:bob',
+    accountId: ACCOUNT_IDS.bob,
     email: 'bob@example.com',
     givenName: 'Bob',
     surname: 'Example',
@@ -58,7 +73,7 @@ export const STANDARD_ACCOUNTS: AccountSpec[] = [
     ]),
   },
   {
-    accountId: 'dbid:carol',
+    accountId: ACCOUNT_IDS.carol,
     email: 'carol@example.com',
     givenName: 'Carol',
     surname: 'Example',
@@ -67,11 +82,11 @@ export const STANDARD_ACCOUNTS: AccountSpec[] = [
     uid: '3003003',
     homeNamespaceId: '3001',
     team: {
-      id: 'dbtid:example-team',
+      id: EXAMPLE_TEAM.id,
       name: 'Example Team',
       rootNamespaceId: '3000',
       homePath: '/Carol Team',
-      teamMemberId: 'dbmid:carol',
+      teamMemberId: EXAMPLE_TEAM.carolMemberId,
     },
     files: [
       ...files([['/Office/carol.txt', 'file', 77]]),
@@ -79,7 +94,7 @@ export const STANDARD_ACCOUNTS: AccountSpec[] = [
     ],
   },
   {
-    accountId: 'dbid:dave',
+    accountId: ACCOUNT_IDS.dave,
     email: 'dave@example.com',
     givenName: 'Dave',
     surname: 'Example',

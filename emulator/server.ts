@@ -9,6 +9,7 @@ import { BodyTooLargeError, errorEnvelope, Reply, readBody } from './http-io.ts'
 import { handleAuthorizeGet, handleConsentPost } from './oauth-authorize.ts'
 import { handleToken } from './oauth-token.ts'
 import { pathOf, queryOf } from './params.ts'
+import { downloadMethodNotAllowed, getMetadata, handleDownload } from './route-files.ts'
 import { listFolder, listFolderContinue } from './route-list-folder.ts'
 import { tokenRevoke } from './route-revoke.ts'
 import { getCurrentAccount } from './route-users.ts'
@@ -17,7 +18,7 @@ import type { EmulatorState } from './state.ts'
 import type { CallRecord, Fault } from './types.ts'
 
 const RPC_ROUTES = new Map<string, RpcRoute>(
-  [getCurrentAccount, listFolder, listFolderContinue, tokenRevoke].map((route) => [
+  [getCurrentAccount, listFolder, listFolderContinue, getMetadata, tokenRevoke].map((route) => [
     `/2/${route.fn}`,
     route,
   ]),
@@ -25,6 +26,8 @@ const RPC_ROUTES = new Map<string, RpcRoute>(
 const CONTROL_PREFIX = '/__emulator/'
 
 export interface ServerHooks {
+  /** `api` (api.dropboxapi.com, OAuth, control) or `content` (content.dropboxapi.com). */
+  readonly host: 'api' | 'content'
   readonly state: EmulatorState
   readonly control: ControlTarget
   /** Answers held by `hang` and `delay`, released on close. */
@@ -56,7 +59,7 @@ async function handle(
     if (error instanceof BodyTooLargeError) new Reply(res, null).text(413, 'Request body too large')
     return
   }
-  if (path.startsWith(CONTROL_PREFIX)) {
+  if (hooks.host === 'api' && path.startsWith(CONTROL_PREFIX)) {
     await handleControl(
       hooks.control,
       req.method ?? 'GET',
@@ -79,7 +82,29 @@ async function handle(
   const reply = new Reply(res, record)
   const fault = hooks.state.faults.take(path)
   if (fault !== undefined && (await applyFault(hooks, fault, path, res, reply))) return
-  route(hooks.state, req, path, queryOf(url), body, reply)
+  if (hooks.host === 'content') contentRoute(hooks.state, req, path, queryOf(url), reply)
+  else route(hooks.state, req, path, queryOf(url), body, reply)
+}
+
+/** The content host serves the content routes only. */
+function contentRoute(
+  state: EmulatorState,
+  req: IncomingMessage,
+  path: string,
+  query: string,
+  reply: Reply,
+): void {
+  if (path === '/2/files/download') {
+    const method = req.method ?? 'GET'
+    if (method === 'POST' || method === 'GET') handleDownload(state, req, query, reply)
+    else downloadMethodNotAllowed(reply)
+    return
+  }
+  if (path.startsWith('/2/')) {
+    reply.text(404, `Unknown API function: ${JSON.stringify(path.slice(3))}`)
+    return
+  }
+  reply.text(404, 'Not found')
 }
 
 function route(
@@ -177,6 +202,9 @@ async function applyFault(
       return true
     case 'malformed_json':
       reply.truncate = true
+      return false
+    case 'reset_mid_body':
+      reply.resetAfterBytes = fault.afterBytes
       return false
     case 'reset':
       // RST rather than FIN, so the client sees ECONNRESET as on a real reset.

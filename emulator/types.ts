@@ -13,6 +13,8 @@ export interface EmulatorOptions {
   host?: string
   /** Default 0: a free port. */
   port?: number
+  /** The content host's port (downloads); default 0: a free port. */
+  contentPort?: number
   /** Default: one app, `test-app-key` / `test-app-secret`, redirect `http://localhost:8080/connect/callback`. */
   apps?: AppRegistration[]
   /** Default 14400, as every Dropbox example shows. */
@@ -83,6 +85,8 @@ export type Fault =
   | { kind: 'malformed_json' }
   /** Destroys the socket without an answer. */
   | { kind: 'reset' }
+  /** Answers normally, but resets the connection after `afterBytes` bytes of the body. */
+  | { kind: 'reset_mid_body'; afterBytes: number }
 
 export interface TokenRequestRecord {
   grantType: string
@@ -99,6 +103,12 @@ export interface CallRecord {
   body: unknown
   /** The status answered; 0 when the connection was reset or is still hanging. */
   status: number
+  /**
+   * Streamed bodies (downloads): bytes written, and how the body ended — `complete`, `reset`
+   * (a `reset_mid_body` fault), `cancelled` (the client closed the connection first) or
+   * `open` (still going).
+   */
+  streamed?: { bytes: number; end: 'open' | 'complete' | 'reset' | 'cancelled' }
 }
 
 export interface EmulatorCounters {

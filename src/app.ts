@@ -29,6 +29,7 @@ import connectBrowser from './http/routes/connect-browser.ts'
 import connectSessions from './http/routes/connect-sessions.ts'
 import connectionRoutes from './http/routes/connection.ts'
 import operations, { type ReadinessCheck } from './http/routes/operations.ts'
+import workspaceFiles from './http/routes/workspace-files.ts'
 import { createIdentityVerifier } from './identity/verifier.ts'
 import { type Audit, createAudit } from './observability/audit.ts'
 import { createLogger } from './observability/logger.ts'
@@ -178,6 +179,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
       await v1.register(connectSessions, { flow })
       await v1.register(connectionRoutes, { flow })
       await v1.register(cloudRoutes, { clients })
+      await v1.register(workspaceFiles, { clients })
     },
     { prefix: '/v1' },
   )

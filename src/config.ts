@@ -30,6 +30,8 @@ export interface Config {
     redirectUri: string
     scopes: string[]
     apiBaseUrl: string
+    /** `DROPBOX_CONTENT_BASE_URL`: the content host, for downloads (contract §8). */
+    contentBaseUrl: string
     authorizeUrl: string
     /** `DROPBOX_FORCE_REAPPROVE`: the consent page always shows the account picker (contract §3.2). */
     forceReapprove: boolean
@@ -218,7 +220,7 @@ export function loadConfig(env: Env = process.env): Config {
     read.fail(`CLOUD_PROVIDER must be "dropbox" (got "${cloudProvider}")`)
 
   const scopes = read
-    .optional('DROPBOX_SCOPES', 'account_info.read files.metadata.read')
+    .optional('DROPBOX_SCOPES', 'account_info.read files.metadata.read files.content.read')
     .split(/\s+/)
   if (scopes.some((scope) => !/^[A-Za-z0-9._]+$/.test(scope))) {
     read.fail('DROPBOX_SCOPES must be space-separated scope names like "files.metadata.read"')
@@ -256,6 +258,9 @@ export function loadConfig(env: Env = process.env): Config {
       scopes,
       apiBaseUrl: read
         .url('DROPBOX_API_BASE_URL', 'https://api.dropboxapi.com', ['http:', 'https:'])
+        .replace(/\/+$/, ''),
+      contentBaseUrl: read
+        .url('DROPBOX_CONTENT_BASE_URL', 'https://content.dropboxapi.com', ['http:', 'https:'])
         .replace(/\/+$/, ''),
       authorizeUrl: read.url('DROPBOX_AUTHORIZE_URL', 'https://www.dropbox.com/oauth2/authorize', [
         'http:',

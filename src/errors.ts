@@ -14,6 +14,8 @@ export type ErrorCode =
   | 'not_connected'
   | 'reconnect_required'
   | 'not_a_folder'
+  | 'not_a_file'
+  | 'range_not_satisfiable'
   | 'session_not_authorized'
   | 'session_expired'
   | 'upstream_rate_limited'

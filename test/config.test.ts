@@ -26,8 +26,13 @@ test('defaults follow contract §8', () => {
   assert.equal(config.identity.audience, 'cloud-connector')
   assert.equal(config.cloudProvider, 'dropbox')
   assert.equal(config.dropbox.redirectUri, 'http://localhost:8080/connect/callback')
-  assert.deepEqual(config.dropbox.scopes, ['account_info.read', 'files.metadata.read'])
+  assert.deepEqual(config.dropbox.scopes, [
+    'account_info.read',
+    'files.metadata.read',
+    'files.content.read',
+  ])
   assert.equal(config.dropbox.apiBaseUrl, 'https://api.dropboxapi.com')
+  assert.equal(config.dropbox.contentBaseUrl, 'https://content.dropboxapi.com')
   assert.equal(config.dropbox.authorizeUrl, 'https://www.dropbox.com/oauth2/authorize')
   assert.equal(config.dropbox.forceReapprove, true)
   assert.equal(config.workspaceRoot, '')

@@ -71,6 +71,7 @@ export async function startEmulatorFor(
 export function emulatorEnv(emulator: Emulator) {
   return {
     DROPBOX_API_BASE_URL: emulator.url,
+    DROPBOX_CONTENT_BASE_URL: emulator.contentUrl,
     DROPBOX_AUTHORIZE_URL: `${emulator.url}/oauth2/authorize`,
   }
 }

@@ -1,5 +1,5 @@
 /**
- * The cloud error family. `CloudAuthError` is the seed's auth error: the user has no usable
+ * The cloud error family. `CloudAuthError`: the user has no usable
  * connection and must (re)connect; everything else is an upstream or request problem.
  */
 import { type ErrorCode, ServiceError, type ServiceErrorOptions } from '../errors.ts'
@@ -44,4 +44,14 @@ export function upstreamTimeout(): CloudError {
 
 export function upstreamMalformed(what: string): CloudError {
   return new CloudError('upstream_error', `Dropbox sent an unexpected answer to ${what}.`)
+}
+
+/** 416: the requested range lies outside the file; `size` becomes `Content-Range: bytes *\/size`. */
+export class RangeNotSatisfiableError extends CloudError {
+  readonly size: number | null
+  constructor(size: number | null) {
+    super('range_not_satisfiable', 'The requested range lies outside the file.')
+    this.name = 'RangeNotSatisfiableError'
+    this.size = size
+  }
 }

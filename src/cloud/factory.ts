@@ -1,5 +1,5 @@
 /**
- * The seed's factory: picks the provider from config, and binds a client to one user's
+ * Picks the provider from config, and binds a client to one user's
  * stored tokens per request. The legacy static-token auth is never selected here.
  */
 

@@ -1,4 +1,5 @@
-/** Provider-neutral shapes that cross the cloud boundary (successor of the seed's cloud/models). */
+/** Provider-neutral shapes that cross the cloud boundary. */
+import type { Readable } from 'node:stream'
 
 export interface CloudAccount {
   provider: string
@@ -41,4 +42,26 @@ export interface ListFolderRequest {
   path: string
   recursive: boolean
   limit?: number
+}
+
+export interface DownloadRequest {
+  /** Relative path inside the workspace. */
+  path: string
+  /** A `Range` header (`bytes=0-99`, `bytes=-100`), passed to the provider as given. */
+  range?: string
+  /** The caller went away: abort the upstream request, whatever stage it is at. */
+  signal?: AbortSignal
+}
+
+/** An answered download: the head is known, the body not yet read. */
+export interface CloudDownload {
+  entry: CloudEntry & { type: 'file' }
+  /** 206 when the provider honoured a range. */
+  status: 200 | 206
+  /** Bytes in `body`; null when the provider did not say. */
+  contentLength: number | null
+  /** The provider's `Content-Range` on a 206. */
+  contentRange: string | null
+  /** Unread; destroying it aborts the upstream request. */
+  body: Readable
 }

@@ -1,15 +1,26 @@
 /**
- * The provider-agnostic ports (successor of the seed's cloud/protocols). Routes and the
+ * The provider-agnostic ports. Routes and the
  * connect flow depend on these; only `src/dropbox/` implements them.
  */
 import type { Provider, RootInfo, TokenSet } from '../vault/ports.ts'
-import type { CloudAccount, CloudListing, ListFolderRequest } from './models.ts'
+import type {
+  CloudAccount,
+  CloudDownload,
+  CloudEntry,
+  CloudListing,
+  DownloadRequest,
+  ListFolderRequest,
+} from './models.ts'
 
 /** A client bound to one user's tokens; created per request, never shared across users. */
 export interface CloudClient {
   getCurrentAccount(): Promise<CloudAccount>
   listFolder(request: ListFolderRequest): Promise<CloudListing>
   listFolderContinue(cursor: string): Promise<CloudListing>
+  /** One entry by relative path; the workspace root itself is a folder with path `""`. */
+  getMetadata(path: string): Promise<CloudEntry>
+  /** A file's bytes as a stream; retried only before the answer's head arrives. */
+  download(request: DownloadRequest): Promise<CloudDownload>
 }
 
 export interface GrantedTokens extends TokenSet {
@@ -25,7 +36,7 @@ export interface RefreshedTokens {
   refreshToken: string | null
 }
 
-/** The OAuth side of a provider (successor of the seed's dropbox/auth). */
+/** The OAuth side of a provider. */
 export interface CloudAuth {
   authorizeUrl(input: { state: string; codeChallenge: string }): string
   exchangeCode(input: { code: string; codeVerifier: string }): Promise<GrantedTokens>
@@ -53,7 +64,7 @@ export interface TokenSource {
   updateRootInfo(rootInfo: RootInfo): Promise<void>
 }
 
-/** The seed's factory: a user id in, a client bound to that user's stored tokens out. */
+/** A user id in, a client bound to that user's stored tokens out. */
 export interface CloudClientFactory {
   forUser(userId: string): Promise<CloudClient>
 }

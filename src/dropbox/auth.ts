@@ -1,9 +1,9 @@
 /**
- * The seed's dropbox/auth: the OAuth pieces for Dropbox, and the legacy static-token auth.
+ * The OAuth pieces for Dropbox, and the legacy static-token auth.
  *
  * The token endpoint is called directly, not through the SDK: the SDK puts the code, the
  * verifier and the client secret into the URL's query string unencoded, and never sends the
- * PKCE verifier when a client secret is set (docs/dropbox-api.md).
+ * PKCE verifier when a client secret is set (docs/decisions.md, "The token exchange is ours").
  */
 import { Dropbox } from 'dropbox'
 import {
@@ -253,7 +253,7 @@ class GrantedTokenSource implements TokenSource {
 }
 
 /**
- * The seed's legacy long-lived token auth (a fixed token from settings, Dropbox's retired
+ * The legacy long-lived token auth (a fixed token from settings, Dropbox's retired
  * "legacy" token type). Kept and tested for parity; no runtime path selects it: connections
  * always come from the vault through `VaultTokenSource`.
  */

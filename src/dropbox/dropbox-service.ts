@@ -1,5 +1,5 @@
 /**
- * The seed's Dropbox service: the CloudClient protocol bound to one user's tokens. Handles the
+ * The CloudClient protocol bound to one user's Dropbox tokens. Handles the
  * reactive refresh (401 → refresh → retry once) and the path-root move (422 `invalid_root` →
  * store the new root → retry once).
  *
@@ -7,22 +7,32 @@
  * JSON argument, `Dropbox-API-Path-Root`) and answered as it answers them (`parseResponse`:
  * the parsed body, or a `DropboxResponseError`), without building an SDK client per call: its
  * constructor copies every one of the SDK's ~300 routes onto the new object, which cost more
- * than the rest of the call (README: "Performance").
+ * than the rest of the call (docs/performance.md).
  */
 import { DropboxResponseError } from 'dropbox'
-import { ReconnectRequiredError, upstreamMalformed } from '../cloud/errors.ts'
-import type { CloudAccount, CloudListing, ListFolderRequest } from '../cloud/models.ts'
+import { CloudError, ReconnectRequiredError, upstreamMalformed } from '../cloud/errors.ts'
+import type {
+  CloudAccount,
+  CloudDownload,
+  CloudEntry,
+  CloudListing,
+  DownloadRequest,
+  ListFolderRequest,
+} from '../cloud/models.ts'
 import type { CloudClient, TokenSource } from '../cloud/protocols.ts'
 import { callWithRetries, type RetryPolicy } from '../cloud/upstream-policy.ts'
 import type { Metrics } from '../observability/metrics.ts'
+import { requestDownload, toCloudDownload } from './content-download.ts'
+import type { ContentTransport } from './content-transport.ts'
 import { AccessTokenRejected, PathRootChanged, translateDropboxError } from './errors.ts'
-import { toCloudAccount, toCloudListing } from './mappers.ts'
+import { toCloudAccount, toCloudEntry, toCloudListing } from './mappers.ts'
 import { pathRootHeader } from './root-info.ts'
 import type { DropboxTransport } from './transport.ts'
 import type { DropboxWorkspaceHandler } from './workspace-handler.ts'
 
 export interface DropboxServiceDeps {
   transport: DropboxTransport
+  content: ContentTransport
   policy: RetryPolicy
   metrics: Metrics
   workspace: DropboxWorkspaceHandler
@@ -30,7 +40,12 @@ export interface DropboxServiceDeps {
 
 /** One RPC route: `route` under `/2/`, its argument (null: no body), the parsed answer. */
 type Rpc = (route: string, arg: object | null, signal: AbortSignal) => Promise<unknown>
-type Invoke<T> = (rpc: Rpc, signal: AbortSignal) => Promise<T>
+/** The credentials of the current attempt, for calls that are not RPC-shaped (downloads). */
+interface Credentials {
+  token: string
+  pathRoot: string | undefined
+}
+type Invoke<T> = (rpc: Rpc, signal: AbortSignal, credentials: Credentials) => Promise<T>
 
 export class DropboxService implements CloudClient {
   readonly #tokens: TokenSource
@@ -82,7 +97,46 @@ export class DropboxService implements CloudClient {
     return toCloudListing(result, null, this.#deps.workspace)
   }
 
-  async #call<T>(operation: string, invoke: Invoke<T>): Promise<T> {
+  async getMetadata(path: string): Promise<CloudEntry> {
+    const { workspace } = this.#deps
+    const dropboxPath = workspace.toDropboxPath(path)
+    // Dropbox has no metadata for its root ("" is refused): the root of a workspace there is
+    // answered without a call (contract §5).
+    if (dropboxPath === '') return { type: 'folder', id: '', name: '', path: '' }
+    const result = await this.#call('files/get_metadata', (rpc, signal) =>
+      rpc('files/get_metadata', { path: dropboxPath, include_deleted: false }, signal),
+    )
+    const entry = toCloudEntry(result, workspace, 'files/get_metadata')
+    if (entry === null) throw new CloudError('path_not_found', 'No file or folder at this path.')
+    return entry
+  }
+
+  async download(request: DownloadRequest): Promise<CloudDownload> {
+    const { workspace, content } = this.#deps
+    const dropboxPath = workspace.toDropboxPath(request.path)
+    // No segments left: the workspace root, a folder (contract §4 step 3).
+    if (dropboxPath === workspace.root) {
+      throw new CloudError('not_a_file', 'The path is a folder, not a file.')
+    }
+    const response = await this.#call(
+      'files/download',
+      (_rpc, deadline, { token, pathRoot }) =>
+        requestDownload({
+          content,
+          token,
+          pathRoot,
+          dropboxPath,
+          range: request.range,
+          deadline,
+          cancel: request.signal,
+        }),
+      request.signal,
+    )
+    return toCloudDownload(response, workspace)
+  }
+
+  /** `cancel`: the caller went away; stop at once, never retry. */
+  async #call<T>(operation: string, invoke: Invoke<T>, cancel?: AbortSignal): Promise<T> {
     const { transport, policy, metrics } = this.#deps
     const replacing = replacementsFor(transport)
     let token = await this.#tokens.accessToken()
@@ -94,12 +148,14 @@ export class DropboxService implements CloudClient {
     for (;;) {
       try {
         return await callWithRetries(policy, async (signal) => {
-          const rpc = rpcCaller(transport, token, pathRootHeader(this.#tokens.rootInfo()))
+          const pathRoot = pathRootHeader(this.#tokens.rootInfo())
+          const rpc = rpcCaller(transport, token, pathRoot)
           try {
-            const result = await invoke(rpc, signal)
+            const result = await invoke(rpc, signal, { token, pathRoot })
             metrics.countUpstreamCall(operation, 'ok')
             return result
           } catch (raw) {
+            if (cancel?.aborted) throw new CallerGone()
             const { error, outcome } = translateDropboxError(raw, operation, signal)
             metrics.countUpstreamCall(operation, outcome)
             throw error
@@ -124,6 +180,11 @@ export class DropboxService implements CloudClient {
       }
     }
   }
+}
+
+/** The caller disconnected while the call was under way: nothing to answer, nothing to retry. */
+export class CallerGone extends Error {
+  override name = 'CallerGone'
 }
 
 /**

@@ -60,6 +60,8 @@ function routeError(operation: string, envelope: Tagged | undefined): CloudError
       return new CloudError('path_not_found', 'No file or folder at this path.')
     if (pathTag === 'not_folder')
       return new CloudError('not_a_folder', 'The path is a file, not a folder.')
+    if (pathTag === 'not_file')
+      return new CloudError('not_a_file', 'The path is a folder, not a file.')
     if (pathTag === 'malformed_path')
       return new CloudError('invalid_path', 'Dropbox refused the path as malformed.')
   }
@@ -77,6 +79,10 @@ export function translateDropboxError(
   deadline: AbortSignal,
 ): TranslatedError {
   if (deadline.aborted) return { error: upstreamTimeout(), outcome: 'timeout' }
+  // Already ours (a mapper refused the answer, or a download's range was refused).
+  if (raw instanceof CloudError) {
+    return { error: raw, outcome: raw.code === 'upstream_error' ? 'malformed' : 'client_error' }
+  }
   if (raw instanceof DropboxResponseError) {
     const status = raw.status
     const envelope =

@@ -32,7 +32,7 @@ export function toCloudAccount(raw: unknown): CloudAccount {
   }
 }
 
-function toEntry(raw: Json, path: string): CloudEntry | null {
+function toEntry(raw: Json, path: string, operation = 'files/list_folder'): CloudEntry | null {
   const tag = raw['.tag']
   if (tag === 'deleted') return null
   if (
@@ -40,7 +40,7 @@ function toEntry(raw: Json, path: string): CloudEntry | null {
     typeof raw.id !== 'string' ||
     typeof raw.name !== 'string'
   ) {
-    throw upstreamMalformed('files/list_folder')
+    throw upstreamMalformed(operation)
   }
   if (tag === 'folder') return { type: 'folder', id: raw.id, name: raw.name, path }
   return {
@@ -79,4 +79,20 @@ export function toCloudListing(
     if (entry) entries.push(entry)
   }
   return { path, entries, cursor: raw.cursor, hasMore: raw.has_more }
+}
+
+/**
+ * One Dropbox `Metadata` (get_metadata; a download's `Dropbox-API-Result`, whose FileMetadata
+ * has no `.tag`: pass `tag`) → an entry, or null when it is deleted or outside the workspace.
+ */
+export function toCloudEntry(
+  raw: unknown,
+  workspace: DropboxWorkspaceHandler,
+  operation: string,
+  tag?: 'file',
+): CloudEntry | null {
+  if (!isObject(raw)) throw upstreamMalformed(operation)
+  const relative = workspace.toRelativePath(raw as { path_lower?: string; path_display?: string })
+  if (relative === null) return null
+  return toEntry(tag === undefined ? raw : { ...raw, '.tag': tag }, relative, operation)
 }

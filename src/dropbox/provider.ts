@@ -5,6 +5,7 @@ import type { CloudProvider, TokenSource } from '../cloud/protocols.ts'
 import { defaultRetryPolicy, type RetryPolicy } from '../cloud/upstream-policy.ts'
 import type { Metrics } from '../observability/metrics.ts'
 import { DropboxAuth } from './auth.ts'
+import { createContentTransport } from './content-transport.ts'
 import { DropboxService, type DropboxServiceDeps } from './dropbox-service.ts'
 import { createDropboxTransport } from './transport.ts'
 import { DropboxWorkspaceHandler } from './workspace-handler.ts'
@@ -14,8 +15,10 @@ export function createDropboxProvider(
   deps: { metrics: Metrics; clock: () => number; retryPolicy?: RetryPolicy },
 ): CloudProvider {
   const transport = createDropboxTransport(config.dropbox.apiBaseUrl)
+  const content = createContentTransport(config.dropbox.contentBaseUrl)
   const service: DropboxServiceDeps = {
     transport,
+    content,
     policy: deps.retryPolicy ?? defaultRetryPolicy(config.upstreamTimeoutMs),
     metrics: deps.metrics,
     workspace: new DropboxWorkspaceHandler(config.workspaceRoot),
@@ -24,6 +27,8 @@ export function createDropboxProvider(
     name: 'dropbox',
     auth: new DropboxAuth(config.dropbox, service, deps.clock),
     clientFor: (tokens: TokenSource) => new DropboxService(tokens, service),
-    close: () => transport.close(),
+    close: async () => {
+      await Promise.all([transport.close(), content.close()])
+    },
   }
 }

@@ -6,7 +6,7 @@
  * `headers.get`, `text`, `json`), served by undici's `dispatch` with a handler that collects the
  * body: no WHATWG Request/Response objects or web streams (undici's `fetch`), and no Readable
  * per response (undici's `request`). Those cost more CPU than the rest of a proxied call
- * (README: "Performance"). Every caller reads whole bodies, so nothing is lost by buffering.
+ * (docs/performance.md). Every caller reads whole bodies, so nothing is lost by buffering.
  */
 import { Agent, type Dispatcher } from 'undici'
 

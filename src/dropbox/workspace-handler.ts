@@ -1,5 +1,5 @@
 /**
- * The seed's workspace handler: one workspace folder per deployment; callers speak relative
+ * One workspace folder per deployment; callers speak relative
  * paths, Dropbox speaks absolute ones (contract §4, `workspace-vectors.json`).
  */
 import { toDropboxPath, toRelativePath } from './workspace-paths.ts'

@@ -22,6 +22,8 @@ const STATUS_AND_TITLE: Record<ErrorCode, [number, string]> = {
   not_connected: [409, 'No cloud connection'],
   reconnect_required: [409, 'Reconnect required'],
   not_a_folder: [409, 'Not a folder'],
+  not_a_file: [409, 'Not a file'],
+  range_not_satisfiable: [416, 'Range not satisfiable'],
   session_not_authorized: [409, 'Connect session not authorized'],
   session_expired: [410, 'Connect session expired'],
   upstream_rate_limited: [429, 'Upstream rate limited'],

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { ACCOUNT_IDS } from '../../emulator/index.ts'
 import { openVault } from '../../src/vault/open-vault.ts'
 import { type Stack, startStack } from '../stack.ts'
 
 async function connected(
   t: Parameters<typeof startStack>[0],
-  accountId = 'dbid:alice',
+  accountId = ACCOUNT_IDS.alice,
   options = {},
 ) {
   const stack = await startStack(t, options)
@@ -29,7 +30,7 @@ test('GET /v1/me for a personal account: the contract shape, and no path-root he
   assert.equal(response.status, 200)
   assert.deepEqual(await response.json(), {
     provider: 'dropbox',
-    account_id: 'dbid:alice',
+    account_id: ACCOUNT_IDS.alice,
     display_name: 'Alice Example',
     email: 'alice@example.com',
     email_verified: true,
@@ -44,7 +45,7 @@ test('GET /v1/me for a personal account: the contract shape, and no path-root he
 })
 
 test('a team-space account: every call carries the root path-root header', async (t) => {
-  const stack = await connected(t, 'dbid:carol')
+  const stack = await connected(t, ACCOUNT_IDS.carol)
   const me = await json(await stack.api('user-1', 'GET', '/v1/me'))
   assert.deepEqual(me.root, {
     type: 'team',
@@ -62,9 +63,9 @@ test('a team-space account: every call carries the root path-root header', async
 })
 
 test('an account moved into a team space: /v1/me notices, stores the root, later calls use it', async (t) => {
-  const stack = await connected(t, 'dbid:dave')
+  const stack = await connected(t, ACCOUNT_IDS.dave)
   assert.equal((await stack.api('user-1', 'GET', '/v1/workspace/list')).status, 200)
-  stack.emulator.migrateToTeam('dbid:dave')
+  stack.emulator.migrateToTeam(ACCOUNT_IDS.dave)
   stack.emulator.resetCounters()
   const after = await stack.api('user-1', 'GET', '/v1/me')
   assert.equal(after.status, 200)
@@ -83,7 +84,7 @@ test('an account moved into a team space: /v1/me notices, stores the root, later
 })
 
 test('a stale stored root: 422 invalid_root → the new root is stored → retried once', async (t) => {
-  const stack = await connected(t, 'dbid:carol')
+  const stack = await connected(t, ACCOUNT_IDS.carol)
   // A second handle on the same database plays "the root moved while we were not looking".
   const vault = await openVault({
     databaseUrl: stack.config.databaseUrl,
@@ -112,8 +113,8 @@ test('a stale stored root: 422 invalid_root → the new root is stored → retri
 })
 
 test('listing: relative paths, files-only fields, no deleted entries, workspace root applied', async (t) => {
-  const stack = await connected(t, 'dbid:alice', { env: { WORKSPACE_ROOT: 'Office/' } })
-  stack.emulator.deleteFile('dbid:alice', '/Office/notes.txt')
+  const stack = await connected(t, ACCOUNT_IDS.alice, { env: { WORKSPACE_ROOT: 'Office/' } })
+  stack.emulator.deleteFile(ACCOUNT_IDS.alice, '/Office/notes.txt')
   const response = await stack.api('user-1', 'GET', '/v1/workspace/list')
   assert.equal(response.status, 200)
   const listing = await json(response)
@@ -144,7 +145,7 @@ test('listing: relative paths, files-only fields, no deleted entries, workspace 
 })
 
 test('workspace vectors through HTTP: what reaches Dropbox, and what never does', async (t) => {
-  const stack = await connected(t, 'dbid:alice', { env: { WORKSPACE_ROOT: '/Office' } })
+  const stack = await connected(t, ACCOUNT_IDS.alice, { env: { WORKSPACE_ROOT: '/Office' } })
   for (const [input, expected] of [
     ['', '/Office'],
     ['.', '/Office'],
@@ -236,7 +237,7 @@ test('route errors: path_not_found, not_a_folder, invalid_cursor', async (t) => 
 
 test('refresh storm: 100 concurrent calls with an expiring token → exactly one token request', async (t) => {
   let now = Date.now()
-  const stack = await connected(t, 'dbid:alice', { deps: { clock: () => now } })
+  const stack = await connected(t, ACCOUNT_IDS.alice, { deps: { clock: () => now } })
   now += 4 * 3600_000
   stack.emulator.advanceClock(4 * 3600)
   const responses = await Promise.all(
@@ -253,7 +254,7 @@ test('refresh storm: 100 concurrent calls with an expiring token → exactly one
 
 test('reactive refresh: 401 expired_access_token → refresh → the call is retried once', async (t) => {
   const stack = await connected(t)
-  stack.emulator.expireAccessTokens('dbid:alice')
+  stack.emulator.expireAccessTokens(ACCOUNT_IDS.alice)
   const response = await stack.api('user-1', 'GET', '/v1/me')
   assert.equal(response.status, 200)
   assert.equal(stack.emulator.counters().tokenRequests.refresh_token, 1)
@@ -265,8 +266,8 @@ test('reactive refresh: 401 expired_access_token → refresh → the call is ret
 
 test('a revoked refresh token → 409 reconnect_required, terminal, no retry loop', async (t) => {
   const stack = await connected(t)
-  stack.emulator.revokeRefreshTokens('dbid:alice')
-  stack.emulator.expireAccessTokens('dbid:alice')
+  stack.emulator.revokeRefreshTokens(ACCOUNT_IDS.alice)
+  stack.emulator.expireAccessTokens(ACCOUNT_IDS.alice)
   const response = await stack.api('user-1', 'GET', '/v1/me')
   assert.equal(response.status, 409)
   assert.equal((await json(response)).code, 'reconnect_required')
@@ -285,7 +286,7 @@ test('a revoked refresh token → 409 reconnect_required, terminal, no retry loo
 
 test('a token-endpoint outage → 503 upstream_unavailable, the connection untouched', async (t) => {
   const stack = await connected(t)
-  stack.emulator.expireAccessTokens('dbid:alice')
+  stack.emulator.expireAccessTokens(ACCOUNT_IDS.alice)
   stack.emulator.injectFault('/oauth2/token', { kind: 'status', status: 503 }, 100)
   const response = await stack.api('user-1', 'GET', '/v1/me')
   assert.equal(response.status, 503)
@@ -323,7 +324,7 @@ test('503 then success is retried transparently; persistent 5xx → 503', async 
 })
 
 test('a hang ends in 504 within the deadline; malformed JSON is 502; a reset is retried', async (t) => {
-  const stack = await connected(t, 'dbid:alice', { env: { UPSTREAM_TIMEOUT_MS: '500' } })
+  const stack = await connected(t, ACCOUNT_IDS.alice, { env: { UPSTREAM_TIMEOUT_MS: '500' } })
   stack.emulator.injectFault('/2/users/get_current_account', { kind: 'hang' })
   const started = performance.now()
   const hung = await stack.api('user-1', 'GET', '/v1/me')
@@ -352,7 +353,7 @@ test('not connected → 409 not_connected; no upstream call', async (t) => {
 
 test('missing_scope → 409 reconnect_required naming the scope', async (t) => {
   const stack = await startStack(t, { env: { DROPBOX_SCOPES: 'account_info.read' } })
-  assert.equal((await stack.connect('user-1', 'dbid:alice')).status, 200)
+  assert.equal((await stack.connect('user-1', ACCOUNT_IDS.alice)).status, 200)
   const response = await stack.api('user-1', 'GET', '/v1/workspace/list')
   assert.equal(response.status, 409)
   const problem = await json(response)

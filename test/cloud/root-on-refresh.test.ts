@@ -1,6 +1,8 @@
 /** Contract §4 + issue 14.7: every token refresh re-reads the account's root, once. */
+
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { ACCOUNT_IDS } from '../../emulator/index.ts'
 import { type Stack, startStack } from '../stack.ts'
 
 function callsTo(stack: Stack, route: string) {
@@ -26,10 +28,10 @@ async function listsAsTeamAfterRefresh(stack: Stack) {
 
 test('reactive refresh (401 expired_access_token): the new root is read and used by a listing', async (t) => {
   const stack = await startStack(t)
-  assert.equal((await stack.connect('user-1', 'dbid:dave')).status, 200)
+  assert.equal((await stack.connect('user-1', ACCOUNT_IDS.dave)).status, 200)
   assert.equal((await stack.api('user-1', 'GET', '/v1/workspace/list')).status, 200)
-  stack.emulator.migrateToTeam('dbid:dave')
-  stack.emulator.expireAccessTokens('dbid:dave')
+  stack.emulator.migrateToTeam(ACCOUNT_IDS.dave)
+  stack.emulator.expireAccessTokens(ACCOUNT_IDS.dave)
   stack.emulator.resetCounters()
   await listsAsTeamAfterRefresh(stack)
 })
@@ -37,8 +39,8 @@ test('reactive refresh (401 expired_access_token): the new root is read and used
 test('proactive refresh (stored expiry passed): the same one account read', async (t) => {
   let now = Date.now()
   const stack = await startStack(t, { deps: { clock: () => now } })
-  assert.equal((await stack.connect('user-1', 'dbid:dave')).status, 200)
-  stack.emulator.migrateToTeam('dbid:dave')
+  assert.equal((await stack.connect('user-1', ACCOUNT_IDS.dave)).status, 200)
+  stack.emulator.migrateToTeam(ACCOUNT_IDS.dave)
   now += 4 * 3600_000
   stack.emulator.resetCounters()
   await listsAsTeamAfterRefresh(stack)
@@ -46,8 +48,8 @@ test('proactive refresh (stored expiry passed): the same one account read', asyn
 
 test('an account read that fails after the refresh does not fail the call', async (t) => {
   const stack = await startStack(t)
-  assert.equal((await stack.connect('user-1', 'dbid:alice')).status, 200)
-  stack.emulator.expireAccessTokens('dbid:alice')
+  assert.equal((await stack.connect('user-1', ACCOUNT_IDS.alice)).status, 200)
+  stack.emulator.expireAccessTokens(ACCOUNT_IDS.alice)
   stack.emulator.injectFault('/2/users/get_current_account', { kind: 'status', status: 503 }, 10)
   const list = await stack.api('user-1', 'GET', '/v1/workspace/list')
   assert.equal(list.status, 200)

@@ -1,6 +1,8 @@
 /** `complete` (contract §3.4): failures after Dropbox granted tokens never leave a live grant behind. */
+
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { ACCOUNT_IDS } from '../../emulator/index.ts'
 import { Browser, type Stack, startStack } from '../stack.ts'
 
 /** Create → /connect → consent (accountId) → callback: the session id, authorized, not completed. */
@@ -24,7 +26,7 @@ async function problem(response: Response) {
 
 test('the account read fails for good after the exchange: the grant is revoked, nothing stored', async (t) => {
   const stack = await startStack(t)
-  const session = await authorizedSession(stack, 'user-1', 'dbid:alice')
+  const session = await authorizedSession(stack, 'user-1', ACCOUNT_IDS.alice)
   stack.emulator.injectFault('/2/users/get_current_account', { kind: 'malformed_json' })
   const completed = await stack.api('user-1', 'POST', `/v1/connect/sessions/${session.id}/complete`)
   assert.equal(completed.status, 502)
@@ -42,7 +44,7 @@ test('the account read fails for good after the exchange: the grant is revoked, 
 
 test('Dropbox refuses the code (invalid_grant): 410 session_expired', async (t) => {
   const stack = await startStack(t)
-  const session = await authorizedSession(stack, 'user-1', 'dbid:alice')
+  const session = await authorizedSession(stack, 'user-1', ACCOUNT_IDS.alice)
   // The code outlived Dropbox's patience (codes are short-lived).
   stack.emulator.advanceClock(3600)
   const completed = await stack.api('user-1', 'POST', `/v1/connect/sessions/${session.id}/complete`)

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { ACCOUNT_IDS } from '../../emulator/index.ts'
 import { Browser, startStack } from '../stack.ts'
 
 const PROBLEM = 'application/problem+json; charset=utf-8'
@@ -63,14 +64,14 @@ test('happy path: create → /connect → consent → callback → complete → 
   assert.match(params.state as string, /^[A-Za-z0-9_-]{43}$/)
   assert.equal(params.token_access_type, 'offline')
   assert.equal(params.force_reapprove, 'true')
-  assert.equal(params.scope, 'account_info.read files.metadata.read')
+  assert.equal(params.scope, 'account_info.read files.metadata.read files.content.read')
   assert.ok(
-    authorize.search.includes('scope=account_info.read%20files.metadata.read'),
+    authorize.search.includes('scope=account_info.read%20files.metadata.read%20files.content.read'),
     'spaces are %20-encoded',
   )
 
   const back = await stack.emulator.consent(authorize.toString(), {
-    accountId: 'dbid:alice',
+    accountId: ACCOUNT_IDS.alice,
     decision: 'allow',
   })
   const toMainApp = await browser.get(back)
@@ -92,9 +93,13 @@ test('happy path: create → /connect → consent → callback → complete → 
   const status = (await completed.json()) as Record<string, unknown>
   assert.equal(status.provider, 'dropbox')
   assert.equal(status.status, 'connected')
-  assert.equal(status.account_id, 'dbid:alice')
+  assert.equal(status.account_id, ACCOUNT_IDS.alice)
   assert.equal(status.email, 'alice@example.com')
-  assert.deepEqual(status.scopes, ['account_info.read', 'files.metadata.read'])
+  assert.deepEqual(status.scopes, [
+    'account_info.read',
+    'files.metadata.read',
+    'files.content.read',
+  ])
   assert.ok(Date.parse(status.access_token_expires_at as string) > Date.now())
 
   const exchange = stack.emulator.counters().tokenRequestLog
@@ -119,7 +124,7 @@ test('the user denies consent: status=denied, complete says not authorized, noth
   const browser = new Browser()
   const toDropbox = await browser.get(session.connect_url)
   const back = await stack.emulator.consent(toDropbox.headers.get('location') as string, {
-    accountId: 'dbid:alice',
+    accountId: ACCOUNT_IDS.alice,
     decision: 'deny',
   })
   const toMainApp = await browser.get(back)
@@ -189,7 +194,7 @@ test('callback with unknown, reused or missing state, or without the flow cookie
   const browser = new Browser()
   const toDropbox = await browser.get(session.connect_url)
   const back = await stack.emulator.consent(toDropbox.headers.get('location') as string, {
-    accountId: 'dbid:alice',
+    accountId: ACCOUNT_IDS.alice,
     decision: 'allow',
   })
   const callback = new URL(back)
@@ -220,7 +225,7 @@ test("another session's cookie does not fit this session's state", async (t) => 
   const toDropboxA = await browserA.get(first.connect_url)
   await browserB.get(second.connect_url)
   const backA = await stack.emulator.consent(toDropboxA.headers.get('location') as string, {
-    accountId: 'dbid:alice',
+    accountId: ACCOUNT_IDS.alice,
     decision: 'allow',
   })
   assert.equal((await browserB.get(backA)).status, 400)
@@ -251,7 +256,7 @@ test('a code from flow A replayed into flow B is refused by the verifier; nothin
   const toDropboxA = await browser.get(sessionA.connect_url)
   const backA = new URL(
     await stack.emulator.consent(toDropboxA.headers.get('location') as string, {
-      accountId: 'dbid:alice',
+      accountId: ACCOUNT_IDS.alice,
       decision: 'allow',
     }),
   )
@@ -280,7 +285,7 @@ test('a link made for user A and completed by user B: 403, session cancelled, co
   const browser = new Browser()
   const toDropbox = await browser.get(session.connect_url)
   const back = await stack.emulator.consent(toDropbox.headers.get('location') as string, {
-    accountId: 'dbid:bob',
+    accountId: ACCOUNT_IDS.bob,
     decision: 'allow',
   })
   assert.equal((await browser.get(back)).status, 303)
@@ -322,7 +327,7 @@ test('complete: unknown session 404, not yet authorized 409, twice 409', async (
   assert.equal(early.status, 409)
   assert.equal(await problemCode(early), 'session_not_authorized')
 
-  const first = await stack.connect('user-2', 'dbid:alice')
+  const first = await stack.connect('user-2', ACCOUNT_IDS.alice)
   assert.equal(first.status, 200)
   const sessionId = new URL(first.url).pathname.split('/')[4] as string
   const second = await stack.api('user-2', 'POST', `/v1/connect/sessions/${sessionId}/complete`)
@@ -331,19 +336,19 @@ test('complete: unknown session 404, not yet authorized 409, twice 409', async (
 
 test('reconnecting replaces the connection and revokes the old token upstream', async (t) => {
   const stack = await startStack(t)
-  assert.equal((await stack.connect('user-1', 'dbid:alice')).status, 200)
+  assert.equal((await stack.connect('user-1', ACCOUNT_IDS.alice)).status, 200)
   assert.equal(stack.emulator.counters().revocations, 0)
-  const again = await stack.connect('user-1', 'dbid:bob')
+  const again = await stack.connect('user-1', ACCOUNT_IDS.bob)
   assert.equal(again.status, 200)
-  assert.equal(((await again.json()) as { account_id: string }).account_id, 'dbid:bob')
+  assert.equal(((await again.json()) as { account_id: string }).account_id, ACCOUNT_IDS.bob)
   assert.equal(stack.emulator.counters().revocations, 1)
   const me = await stack.api('user-1', 'GET', '/v1/me')
-  assert.equal(((await me.json()) as { account_id: string }).account_id, 'dbid:bob')
+  assert.equal(((await me.json()) as { account_id: string }).account_id, ACCOUNT_IDS.bob)
 })
 
 test('disconnect revokes upstream, deletes, and is idempotent', async (t) => {
   const stack = await startStack(t)
-  assert.equal((await stack.connect('user-1', 'dbid:alice')).status, 200)
+  assert.equal((await stack.connect('user-1', ACCOUNT_IDS.alice)).status, 200)
   const removed = await stack.api('user-1', 'DELETE', '/v1/connection')
   assert.equal(removed.status, 204)
   assert.equal(await removed.text(), '')
@@ -358,7 +363,7 @@ test('disconnect revokes upstream, deletes, and is idempotent', async (t) => {
 
 test('disconnect still deletes locally when the upstream revoke fails, and counts it', async (t) => {
   const stack = await startStack(t)
-  assert.equal((await stack.connect('user-1', 'dbid:alice')).status, 200)
+  assert.equal((await stack.connect('user-1', ACCOUNT_IDS.alice)).status, 200)
   stack.emulator.injectFault('/2/auth/token/revoke', { kind: 'status', status: 500 }, 10)
   assert.equal((await stack.api('user-1', 'DELETE', '/v1/connection')).status, 204)
   await assertNotConnected(stack, 'user-1')
@@ -396,7 +401,7 @@ test('no code, state, token, verifier or assertion reaches a log line', async (t
   const authorize = new URL(toDropbox.headers.get('location') as string)
   const back = new URL(
     await stack.emulator.consent(authorize.toString(), {
-      accountId: 'dbid:alice',
+      accountId: ACCOUNT_IDS.alice,
       decision: 'allow',
     }),
   )

@@ -2,8 +2,10 @@
  * Contract §7: disconnect and replace revoke the *grant* at Dropbox (the emulator), refreshing
  * first when the access token is stale or refused; every outcome leaves an audit line.
  */
+
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { ACCOUNT_IDS } from '../../emulator/index.ts'
 import { openVault } from '../../src/vault/open-vault.ts'
 import type { TokenSet } from '../../src/vault/ports.ts'
 import { type Stack, startStack } from '../stack.ts'
@@ -48,7 +50,7 @@ async function disconnect(stack: Stack, userId: string) {
 test('disconnect 5 hours after connect: refresh first, revoke, the old refresh token is dead', async (t) => {
   let now = Date.now()
   const stack = await startStack(t, { deps: { clock: () => now } })
-  assert.equal((await stack.connect('user-1', 'dbid:alice')).status, 200)
+  assert.equal((await stack.connect('user-1', ACCOUNT_IDS.alice)).status, 200)
   const tokens = await storedTokens(stack, 'user-1')
   now += 5 * 3600_000
   stack.emulator.advanceClock(5 * 3600)
@@ -82,10 +84,10 @@ test('disconnect 5 hours after connect: refresh first, revoke, the old refresh t
 
 test('revoke answers 401 expired_access_token: refresh, revoke again with the new token', async (t) => {
   const stack = await startStack(t)
-  assert.equal((await stack.connect('user-1', 'dbid:alice')).status, 200)
+  assert.equal((await stack.connect('user-1', ACCOUNT_IDS.alice)).status, 200)
   const tokens = await storedTokens(stack, 'user-1')
   // Expired at Dropbox while the stored expiry still looks fresh (clock skew, early expiry).
-  stack.emulator.expireAccessTokens('dbid:alice')
+  stack.emulator.expireAccessTokens(ACCOUNT_IDS.alice)
   stack.emulator.resetCounters()
 
   await disconnect(stack, 'user-1')
@@ -105,7 +107,7 @@ test('revoke answers 401 expired_access_token: refresh, revoke again with the ne
 
 test('a fresh token is revoked directly: no refresh', async (t) => {
   const stack = await startStack(t)
-  assert.equal((await stack.connect('user-1', 'dbid:alice')).status, 200)
+  assert.equal((await stack.connect('user-1', ACCOUNT_IDS.alice)).status, 200)
   const tokens = await storedTokens(stack, 'user-1')
   stack.emulator.resetCounters()
   await disconnect(stack, 'user-1')
@@ -117,8 +119,8 @@ test('a fresh token is revoked directly: no refresh', async (t) => {
 test('a grant already dead at Dropbox (user unlinked the app): counted as revoked, no loop', async (t) => {
   let now = Date.now()
   const stack = await startStack(t, { deps: { clock: () => now } })
-  assert.equal((await stack.connect('user-1', 'dbid:alice')).status, 200)
-  stack.emulator.revokeRefreshTokens('dbid:alice')
+  assert.equal((await stack.connect('user-1', ACCOUNT_IDS.alice)).status, 200)
+  stack.emulator.revokeRefreshTokens(ACCOUNT_IDS.alice)
   now += 5 * 3600_000
   stack.emulator.advanceClock(5 * 3600)
   stack.emulator.resetCounters()
@@ -134,11 +136,11 @@ test('a grant already dead at Dropbox (user unlinked the app): counted as revoke
 test('reconnect replaces the connection and revokes the old grant, refreshing it first', async (t) => {
   let now = Date.now()
   const stack = await startStack(t, { deps: { clock: () => now } })
-  assert.equal((await stack.connect('user-1', 'dbid:alice')).status, 200)
+  assert.equal((await stack.connect('user-1', ACCOUNT_IDS.alice)).status, 200)
   const old = await storedTokens(stack, 'user-1')
   now += 5 * 3600_000
   stack.emulator.advanceClock(5 * 3600)
-  assert.equal((await stack.connect('user-1', 'dbid:bob')).status, 200)
+  assert.equal((await stack.connect('user-1', ACCOUNT_IDS.bob)).status, 200)
   assert.deepEqual(await refreshAnswer(stack, old.refreshToken), {
     status: 400,
     error: 'invalid_grant',

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { type TestContext, test } from 'node:test'
+import { ACCOUNT_IDS } from '../../emulator/index.ts'
 import { cloudConfigFrom } from '../../src/cloud/config.ts'
 import { ReconnectRequiredError } from '../../src/cloud/errors.ts'
 import { createCloudClientFactory, createCloudProvider } from '../../src/cloud/factory.ts'
@@ -41,18 +42,18 @@ async function emulatorAndProvider(t: TestContext) {
 
 test('the legacy static-token auth still drives the Dropbox service with a fixed token', async (t) => {
   const { emulator, provider } = await emulatorAndProvider(t)
-  const tokens = await connect(emulator, 'dbid:alice')
+  const tokens = await connect(emulator, ACCOUNT_IDS.alice)
   const client = provider.clientFor(new LegacyStaticTokenAuth(tokens.access_token, PERSONAL_ROOT))
   const account = await client.getCurrentAccount()
-  assert.equal(account.accountId, 'dbid:alice')
+  assert.equal(account.accountId, ACCOUNT_IDS.alice)
   const listing = await client.listFolder({ path: 'Office', recursive: false })
   assert.ok(listing.entries.some((entry) => entry.name === 'Reports'))
 })
 
 test('the legacy auth cannot refresh: a refused token is reconnect_required, not a loop', async (t) => {
   const { emulator, provider } = await emulatorAndProvider(t)
-  const tokens = await connect(emulator, 'dbid:alice')
-  emulator.expireAccessTokens('dbid:alice')
+  const tokens = await connect(emulator, ACCOUNT_IDS.alice)
+  emulator.expireAccessTokens(ACCOUNT_IDS.alice)
   emulator.resetCounters()
   const client = provider.clientFor(new LegacyStaticTokenAuth(tokens.access_token, PERSONAL_ROOT))
   await assert.rejects(client.getCurrentAccount(), ReconnectRequiredError)
@@ -68,7 +69,7 @@ test('the legacy auth refuses an empty token', () => {
 test('the factory binds clients to vault tokens, never to the legacy auth', async (t) => {
   const stack = await startStack(t)
   const provider = providerFor(t, stack.config)
-  assert.equal((await stack.connect('user-1', 'dbid:alice')).status, 200)
+  assert.equal((await stack.connect('user-1', ACCOUNT_IDS.alice)).status, 200)
   const vault = await openVault({
     databaseUrl: stack.config.databaseUrl,
     databasePath: stack.config.databasePath,
@@ -95,7 +96,7 @@ test('the factory binds clients to vault tokens, never to the legacy auth', asyn
     clock: Date.now,
   })
   const client = await factory.forUser('user-1')
-  assert.equal((await client.getCurrentAccount()).accountId, 'dbid:alice')
+  assert.equal((await client.getCurrentAccount()).accountId, ACCOUNT_IDS.alice)
   assert.equal(sources.length, 1)
   assert.ok(sources[0] instanceof VaultTokenSource)
   assert.ok(!(sources[0] instanceof LegacyStaticTokenAuth))

@@ -1,6 +1,7 @@
 /** `GET /oauth2/authorize` validation, the consent page, and the redirect back. */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { ACCOUNT_IDS, accountIdFor } from '../../emulator/index.ts'
 import { APP_KEY, authorizeUrl, pkcePair, REDIRECT_URI, startTestEmulator } from './test-helpers.ts'
 
 const { challenge } = pkcePair()
@@ -20,7 +21,7 @@ test('authorize', async (t) => {
 
   await t.test('a valid request shows the consent page, escaped and uncached', async () => {
     emulator.seedAccount({
-      accountId: 'dbid:mallory',
+      accountId: accountIdFor('mallory'),
       email: 'm@example.com',
       givenName: '<script>alert(1)</script>',
       surname: '"Quote"',
@@ -32,7 +33,13 @@ test('authorize', async (t) => {
     assert.equal(response.headers.get('content-type'), 'text/html; charset=utf-8')
     assert.equal(response.headers.get('cache-control'), 'no-store')
     assert.equal(response.headers.get('x-frame-options'), 'DENY')
-    for (const id of ['dbid:alice', 'dbid:bob', 'dbid:carol', 'dbid:dave', 'dbid:mallory']) {
+    for (const id of [
+      ACCOUNT_IDS.alice,
+      ACCOUNT_IDS.bob,
+      ACCOUNT_IDS.carol,
+      ACCOUNT_IDS.dave,
+      accountIdFor('mallory'),
+    ]) {
       assert.ok(html.includes(`value="${id}"`), id)
     }
     assert.ok(!html.includes('<script>alert'))
@@ -83,7 +90,7 @@ test('authorize', async (t) => {
       assert.ok(html.includes('Error (400)'))
       await assert.rejects(
         emulator.consent(authorizeUrl(emulator, params), {
-          accountId: 'dbid:alice',
+          accountId: ACCOUNT_IDS.alice,
           decision: 'allow',
         }),
         {
@@ -105,7 +112,7 @@ test('authorize', async (t) => {
     })
     await assert.rejects(
       emulator.consent(authorizeUrl(emulator, { ...VALID, client_id: 'narrow-app' }), {
-        accountId: 'dbid:alice',
+        accountId: ACCOUNT_IDS.alice,
         decision: 'allow',
       }),
       {
@@ -119,7 +126,7 @@ test('authorize', async (t) => {
     for (const state of ['a&b=c+d e', 'ü/?#%', 'x'.repeat(500), 'é'.repeat(250)]) {
       const location = new URL(
         await emulator.consent(authorizeUrl(emulator, { ...VALID, state }), {
-          accountId: 'dbid:bob',
+          accountId: ACCOUNT_IDS.bob,
           decision: 'allow',
         }),
       )
@@ -134,7 +141,7 @@ test('authorize', async (t) => {
       await emulator.consent(
         authorizeUrl(emulator, { ...VALID, client_id: 'query-app', redirect_uri: uri }),
         {
-          accountId: 'dbid:alice',
+          accountId: ACCOUNT_IDS.alice,
           decision: 'allow',
         },
       ),
@@ -146,7 +153,7 @@ test('authorize', async (t) => {
     const { state: _, ...noState } = VALID
     const location = new URL(
       await emulator.consent(authorizeUrl(emulator, noState), {
-        accountId: 'dbid:alice',
+        accountId: ACCOUNT_IDS.alice,
         decision: 'allow',
       }),
     )
@@ -154,7 +161,7 @@ test('authorize', async (t) => {
     const { redirect_uri: __, ...noRedirect } = VALID
     const shown = new URLSearchParams(
       await emulator.consent(authorizeUrl(emulator, noRedirect), {
-        accountId: 'dbid:alice',
+        accountId: ACCOUNT_IDS.alice,
         decision: 'allow',
       }),
     )
@@ -176,19 +183,19 @@ test('authorize', async (t) => {
         }),
         redirect: 'manual',
       })
-    const unknown = await post('dbid:nobody')
+    const unknown = await post(accountIdFor('nobody'))
     assert.equal(unknown.status, 400)
-    const again = await post('dbid:alice')
+    const again = await post(ACCOUNT_IDS.alice)
     assert.equal(again.status, 400)
     assert.ok((await again.text()).includes('unknown, already answered or expired'))
 
     await assert.rejects(
       emulator.consent(authorizeUrl(emulator, VALID), {
-        accountId: 'dbid:nobody',
+        accountId: accountIdFor('nobody'),
         decision: 'allow',
       }),
       {
-        message: 'consent: consent refused (400): Unknown account: "dbid:nobody".',
+        message: `consent: consent refused (400): Unknown account: "${accountIdFor('nobody')}".`,
       },
     )
   })
@@ -203,7 +210,7 @@ test('authorize', async (t) => {
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
         body: new URLSearchParams({
           request_id: requestId,
-          account_id: 'dbid:bob',
+          account_id: ACCOUNT_IDS.bob,
           decision: 'allow',
         }),
         redirect: 'manual',
@@ -226,7 +233,8 @@ test('authorize', async (t) => {
       const forced = await withCookie({ ...VALID, force_reapprove: 'true' })
       assert.equal(forced.status, 200)
       const html = await forced.text()
-      for (const id of ['dbid:alice', 'dbid:bob']) assert.ok(html.includes(`value="${id}"`), id)
+      for (const id of [ACCOUNT_IDS.alice, ACCOUNT_IDS.bob])
+        assert.ok(html.includes(`value="${id}"`), id)
 
       // A wider scope than approved also asks again; so does a browser that is not signed in.
       const wider = await withCookie({ ...VALID, scope: `${VALID.scope} files.content.read` })
@@ -244,7 +252,7 @@ test('authorize', async (t) => {
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({
         request_id: requestId,
-        account_id: 'dbid:alice',
+        account_id: ACCOUNT_IDS.alice,
         decision: 'allow',
       }),
       redirect: 'manual',

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { CALL_LOG_SIZE, Counters } from '../../emulator/counters.ts'
-import { createControlClient } from '../../emulator/index.ts'
+import { ACCOUNT_IDS, accountIdFor, createControlClient, teamIdFor } from '../../emulator/index.ts'
 import {
   APP_KEY,
   authorizeUrl,
@@ -18,15 +18,15 @@ test('the control API drives the emulator from another process', async (t) => {
   const control = createControlClient(emulator.url)
 
   await control.seedAccount({
-    accountId: 'dbid:zoe',
+    accountId: accountIdFor('zoe'),
     email: 'zoe@example.com',
     givenName: 'Zoe',
     surname: 'Remote',
     homeNamespaceId: '7001',
     files: [{ path: '/Docs/a.txt', type: 'file', size: 5 }],
   })
-  await control.addFiles('dbid:zoe', [{ path: '/Docs/b.txt', type: 'file' }])
-  await control.deleteFile('dbid:zoe', '/Docs/a.txt')
+  await control.addFiles(accountIdFor('zoe'), [{ path: '/Docs/b.txt', type: 'file' }])
+  await control.deleteFile(accountIdFor('zoe'), '/Docs/a.txt')
   await control.registerApp({
     appKey: 'remote-app',
     appSecret: 'remote-secret',
@@ -39,7 +39,7 @@ test('the control API drives the emulator from another process', async (t) => {
   }
   assert.deepEqual(
     state.accounts.map((a) => a.accountId),
-    ['dbid:zoe'],
+    [accountIdFor('zoe')],
   )
   assert.deepEqual(
     state.apps.map((a) => a.appKey),
@@ -54,11 +54,11 @@ test('the control API drives the emulator from another process', async (t) => {
       code_challenge: pkcePair().challenge,
       code_challenge_method: 'S256',
     }),
-    { accountId: 'dbid:zoe', decision: 'allow' },
+    { accountId: accountIdFor('zoe'), decision: 'allow' },
   )
   assert.match(location, /^http:\/\/localhost:8080\/connect\/callback\?code=/)
 
-  const { access_token: token } = await connect(emulator, 'dbid:zoe')
+  const { access_token: token } = await connect(emulator, accountIdFor('zoe'))
   const listing = await rpc(emulator, 'files/list_folder', { token, body: { path: '/docs' } })
   assert.deepEqual(
     (listing.json as { entries: Array<{ name: string }> }).entries.map((e) => e.name),
@@ -76,12 +76,12 @@ test('the control API drives the emulator from another process', async (t) => {
     200,
   )
 
-  await control.expireAccessTokens('dbid:zoe')
+  await control.expireAccessTokens(accountIdFor('zoe'))
   assert.equal((await rpc(emulator, 'users/get_current_account', { token })).status, 401)
   await control.advanceClock(10)
-  await control.revokeRefreshTokens('dbid:zoe')
-  await control.resetCursors('dbid:zoe')
-  await control.migrateToTeam('dbid:zoe', { rootNamespaceId: '7000', name: 'Remote Team' })
+  await control.revokeRefreshTokens(accountIdFor('zoe'))
+  await control.resetCursors(accountIdFor('zoe'))
+  await control.migrateToTeam(accountIdFor('zoe'), { rootNamespaceId: '7000', name: 'Remote Team' })
 
   const counters = await control.counters()
   assert.equal(counters.tokenRequests.authorization_code, 1)
@@ -89,8 +89,8 @@ test('the control API drives the emulator from another process', async (t) => {
   await control.resetCounters()
   assert.deepEqual((await control.counters()).calls, [])
 
-  await assert.rejects(control.addFiles('dbid:nobody', []), {
-    message: 'emulator add-files: no account "dbid:nobody"',
+  await assert.rejects(control.addFiles(accountIdFor('nobody'), []), {
+    message: `emulator add-files: no account "${accountIdFor('nobody')}"`,
   })
   await assert.rejects(control.advanceClock(-1), /seconds must be a finite number/)
   const unknown = await fetch(`${emulator.url}/__emulator/nope`, { method: 'POST' })
@@ -120,40 +120,43 @@ test('seeding checks what it is given', async (t) => {
   const base = { email: 'x@example.com', givenName: 'X', surname: 'Y' }
   assert.throws(
     () => emulator.seedAccount({ ...base, accountId: 'alice', homeNamespaceId: '1' }),
-    /dbid:/,
+    /dbid: and 35 characters/,
   )
   assert.throws(
-    () => emulator.seedAccount({ ...base, accountId: 'dbid:alice', homeNamespaceId: '8' }),
+    () => emulator.seedAccount({ ...base, accountId: ACCOUNT_IDS.alice, homeNamespaceId: '8' }),
     /already exists/,
   )
   assert.throws(
-    () => emulator.seedAccount({ ...base, accountId: 'dbid:x', homeNamespaceId: '1001' }),
+    () => emulator.seedAccount({ ...base, accountId: accountIdFor('x'), homeNamespaceId: '1001' }),
     /already exists/,
   )
   assert.throws(
     () =>
       emulator.seedAccount({
         ...base,
-        accountId: 'dbid:y',
+        accountId: accountIdFor('y'),
         homeNamespaceId: '8001',
-        team: { id: 'dbtid:other', name: 'Other', rootNamespaceId: '3000', homePath: '/Y' },
+        team: { id: teamIdFor('other'), name: 'Other', rootNamespaceId: '3000', homePath: '/Y' },
       }),
-    /not the root of team dbtid:other/,
+    new RegExp(`not the root of team ${teamIdFor('other')}`),
   )
   assert.throws(
-    () => emulator.addFiles('dbid:alice', [{ path: 'Office/x', type: 'file' }]),
+    () => emulator.addFiles(ACCOUNT_IDS.alice, [{ path: 'Office/x', type: 'file' }]),
     /must start with/,
   )
   assert.throws(
-    () => emulator.addFiles('dbid:alice', [{ path: '/Office/notes.txt/x', type: 'file' }]),
+    () => emulator.addFiles(ACCOUNT_IDS.alice, [{ path: '/Office/notes.txt/x', type: 'file' }]),
     /is a file/,
   )
   assert.throws(
-    () => emulator.addFiles('dbid:alice', [{ path: '/Office', type: 'file' }]),
+    () => emulator.addFiles(ACCOUNT_IDS.alice, [{ path: '/Office', type: 'file' }]),
     /already exists as a folder/,
   )
-  assert.throws(() => emulator.deleteFile('dbid:alice', '/Nope'), /does not exist/)
-  assert.throws(() => emulator.deleteFile('dbid:carol', '/Carol Team', 'root'), /member folder/)
+  assert.throws(() => emulator.deleteFile(ACCOUNT_IDS.alice, '/Nope'), /does not exist/)
+  assert.throws(
+    () => emulator.deleteFile(ACCOUNT_IDS.carol, '/Carol Team', 'root'),
+    /member folder/,
+  )
   assert.throws(
     () => emulator.registerApp({ appKey: 'a', appSecret: 's', redirectUris: ['not a uri'] }),
     /redirect URI/,

@@ -1,7 +1,7 @@
 /** Injected faults on the wire: 429 both ways, 5xx, delay, hang, malformed JSON, reset; and the call log. */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { startEmulator } from '../../emulator/index.ts'
+import { ACCOUNT_IDS, startEmulator } from '../../emulator/index.ts'
 import {
   BASIC,
   connect,
@@ -16,7 +16,7 @@ const ROUTE = `/2/${ACCOUNT}`
 
 test('faults', async (t) => {
   const emulator = await startTestEmulator(t)
-  const { access_token: token } = await connect(emulator, 'dbid:alice')
+  const { access_token: token } = await connect(emulator, ACCOUNT_IDS.alice)
 
   await t.test('429 with a JSON body', async () => {
     emulator.injectFault(ROUTE, {
@@ -81,7 +81,7 @@ test('faults', async (t) => {
     emulator.injectFault(ROUTE, { kind: 'malformed_json' })
     const answer = await rpc(emulator, ACCOUNT, { token })
     assert.deepEqual([answer.status, answer.contentType], [200, 'application/json'])
-    assert.ok(answer.text.startsWith('{"account_id":"dbid:alice"'))
+    assert.ok(answer.text.startsWith(`{"account_id":"${ACCOUNT_IDS.alice}"`))
     assert.throws(() => JSON.parse(answer.text), SyntaxError)
   })
 

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { Emulator } from '../../emulator/index.ts'
+import { ACCOUNT_IDS } from '../../emulator/index.ts'
 import { connect, rpc, startTestEmulator, withoutDots } from './test-helpers.ts'
 
 interface Page {
@@ -30,7 +31,7 @@ const paths = (page: Page) => page.entries.map((entry) => entry.path_display)
 
 test('list_folder', async (t) => {
   const emulator = await startTestEmulator(t)
-  const { access_token: token } = await connect(emulator, 'dbid:alice')
+  const { access_token: token } = await connect(emulator, ACCOUNT_IDS.alice)
 
   await t.test('the root is "" and lists its children only', async () => {
     const page = await list(emulator, token, { path: '' })
@@ -144,16 +145,16 @@ test('list_folder', async (t) => {
   })
 
   await t.test('pages stay stable while the folder changes; the changes come after', async () => {
-    const { access_token: bob } = await connect(emulator, 'dbid:bob')
-    emulator.addFiles('dbid:bob', [
+    const { access_token: bob } = await connect(emulator, ACCOUNT_IDS.bob)
+    emulator.addFiles(ACCOUNT_IDS.bob, [
       { path: '/Work/a.txt', type: 'file' },
       { path: '/Work/b.txt', type: 'file' },
       { path: '/Work/c.txt', type: 'file' },
     ])
     const first = await list(emulator, bob, { path: '/Work', limit: 2 })
     assert.deepEqual(paths(first), ['/Work/a.txt', '/Work/b.txt'])
-    emulator.addFiles('dbid:bob', [{ path: '/Work/d.txt', type: 'file' }])
-    emulator.deleteFile('dbid:bob', '/Work/a.txt')
+    emulator.addFiles(ACCOUNT_IDS.bob, [{ path: '/Work/d.txt', type: 'file' }])
+    emulator.deleteFile(ACCOUNT_IDS.bob, '/Work/a.txt')
     const second = await next(emulator, bob, first.cursor)
     assert.deepEqual(paths(second), ['/Work/c.txt'])
     assert.equal(second.has_more, false)
@@ -177,11 +178,11 @@ test('list_folder', async (t) => {
   })
 
   await t.test('deleted entries appear only with include_deleted', async () => {
-    emulator.addFiles('dbid:alice', [
+    emulator.addFiles(ACCOUNT_IDS.alice, [
       { path: '/Trash/gone.txt', type: 'file' },
       { path: '/Trash/kept.txt', type: 'file' },
     ])
-    emulator.deleteFile('dbid:alice', '/Trash/gone.txt')
+    emulator.deleteFile(ACCOUNT_IDS.alice, '/Trash/gone.txt')
     assert.deepEqual(paths(await list(emulator, token, { path: '/Trash' })), ['/Trash/kept.txt'])
     const withDeleted = await list(emulator, token, { path: '/Trash', include_deleted: true })
     assert.deepEqual(
@@ -193,7 +194,7 @@ test('list_folder', async (t) => {
     )
     // Re-created at the same path: a new file with a new id.
     const before = withDeleted.entries[1]?.id
-    emulator.addFiles('dbid:alice', [{ path: '/Trash/gone.txt', type: 'file', size: 9 }])
+    emulator.addFiles(ACCOUNT_IDS.alice, [{ path: '/Trash/gone.txt', type: 'file', size: 9 }])
     const after = await list(emulator, token, { path: '/Trash' })
     assert.deepEqual(paths(after), ['/Trash/kept.txt', '/Trash/gone.txt'])
     assert.equal(after.entries[0]?.id, before)
@@ -221,7 +222,7 @@ test('list_folder', async (t) => {
 
   await t.test('continue: foreign, tampered and stale cursors', async () => {
     const { cursor } = await list(emulator, token, { path: '/Office' })
-    const { access_token: bob } = await connect(emulator, 'dbid:bob')
+    const { access_token: bob } = await connect(emulator, ACCOUNT_IDS.bob)
     const invalid =
       'Error in call to API function "files/list_folder/continue": Invalid "cursor" parameter.'
     assert.equal(
@@ -235,9 +236,9 @@ test('list_folder', async (t) => {
       invalid,
     )
 
-    emulator.addFiles('dbid:alice', [{ path: '/Doomed/x.txt', type: 'file' }])
+    emulator.addFiles(ACCOUNT_IDS.alice, [{ path: '/Doomed/x.txt', type: 'file' }])
     const doomed = await list(emulator, token, { path: '/Doomed' })
-    emulator.deleteFile('dbid:alice', '/Doomed')
+    emulator.deleteFile(ACCOUNT_IDS.alice, '/Doomed')
     const gone = await rpc(emulator, 'files/list_folder/continue', {
       token,
       body: { cursor: doomed.cursor },
@@ -256,7 +257,7 @@ test('list_folder', async (t) => {
 
   await t.test('ids and revs are the same in every run', async (t) => {
     const other = await startTestEmulator(t)
-    const { access_token: otherToken } = await connect(other, 'dbid:alice')
+    const { access_token: otherToken } = await connect(other, ACCOUNT_IDS.alice)
     const mine = await list(emulator, token, { path: '/Photos' })
     const theirs = await list(other, otherToken, { path: '/Photos' })
     assert.deepEqual(mine.entries, theirs.entries)

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { Emulator } from '../../emulator/index.ts'
+import { ACCOUNT_IDS, accountIdFor, EXAMPLE_TEAM } from '../../emulator/index.ts'
 import { connect, type RawAnswer, rpc, startTestEmulator, withoutDots } from './test-helpers.ts'
 
 const ROOT = (id: string) => ({
@@ -34,7 +35,7 @@ function assert422(answer: RawAnswer, body: unknown): void {
 
 test('path roots', async (t) => {
   const emulator = await startTestEmulator(t)
-  const carol = (await connect(emulator, 'dbid:carol')).access_token
+  const carol = (await connect(emulator, ACCOUNT_IDS.carol)).access_token
 
   await t.test('a team-space account: root ≠ home, a team and a member id', async () => {
     const account = (await rpc(emulator, 'users/get_current_account', { token: carol }))
@@ -45,9 +46,9 @@ test('path roots', async (t) => {
       home_namespace_id: '3001',
       home_path: '/Carol Team',
     })
-    assert.deepEqual((account.team as { id: string; name: string }).id, 'dbtid:example-team')
+    assert.deepEqual((account.team as { id: string; name: string }).id, EXAMPLE_TEAM.id)
     assert.deepEqual((account.team as { id: string; name: string }).name, 'Example Team')
-    assert.equal(account.team_member_id, 'dbmid:carol')
+    assert.equal(account.team_member_id, EXAMPLE_TEAM.carolMemberId)
     assert.deepEqual(account.account_type, { '.tag': 'business' })
   })
 
@@ -152,20 +153,20 @@ test('path roots', async (t) => {
 
   await t.test('another member of the team does not see Carol’s folder', async () => {
     emulator.seedAccount({
-      accountId: 'dbid:erin',
+      accountId: accountIdFor('erin'),
       email: 'erin@example.com',
       givenName: 'Erin',
       surname: 'Example',
       homeNamespaceId: '3002',
       team: {
-        id: 'dbtid:example-team',
+        id: EXAMPLE_TEAM.id,
         name: 'Example Team',
         rootNamespaceId: '3000',
         homePath: '/Erin Team',
       },
       files: [{ path: '/erin.txt', type: 'file' }],
     })
-    const erin = (await connect(emulator, 'dbid:erin')).access_token
+    const erin = (await connect(emulator, accountIdFor('erin'))).access_token
     assert.deepEqual(await listPaths(emulator, erin, ROOT('3000')), [
       '/Team Projects',
       '/Team Projects/Plan.docx',
@@ -210,7 +211,7 @@ test('path roots', async (t) => {
   })
 
   await t.test('migrating to a team space moves the root and resets cursors', async () => {
-    const dave = (await connect(emulator, 'dbid:dave')).access_token
+    const dave = (await connect(emulator, ACCOUNT_IDS.dave)).access_token
     const before = await rpc(emulator, 'files/list_folder', {
       token: dave,
       body: { path: '' },
@@ -219,7 +220,7 @@ test('path roots', async (t) => {
     assert.equal(before.status, 200)
     const { cursor } = before.json as { cursor: string }
 
-    emulator.migrateToTeam('dbid:dave')
+    emulator.migrateToTeam(ACCOUNT_IDS.dave)
 
     const rootInfo = {
       '.tag': 'team',
@@ -261,6 +262,6 @@ test('path roots', async (t) => {
       [stale.status, withoutDots(stale.json)],
       [409, { error_summary: 'reset/', error: { '.tag': 'reset' } }],
     )
-    assert.throws(() => emulator.migrateToTeam('dbid:dave'), /already in a team space/)
+    assert.throws(() => emulator.migrateToTeam(ACCOUNT_IDS.dave), /already in a team space/)
   })
 })

@@ -1,6 +1,7 @@
 /** Exact wire shapes of `/2/*` answers: status, content type, body. */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { ACCOUNT_IDS } from '../../emulator/index.ts'
 import { connect, type RawAnswer, rpc, startTestEmulator, withoutDots } from './test-helpers.ts'
 
 const TEXT = 'text/plain; charset=utf-8'
@@ -21,7 +22,7 @@ function assertJson(answer: RawAnswer, status: number, body: unknown): void {
 
 test('RPC wire shapes', async (t) => {
   const emulator = await startTestEmulator(t)
-  const { access_token: token } = await connect(emulator, 'dbid:alice')
+  const { access_token: token } = await connect(emulator, ACCOUNT_IDS.alice)
 
   await t.test('success: JSON, a request id, no path-root needed', async () => {
     const answer = await rpc(emulator, 'users/get_current_account', { token })
@@ -29,7 +30,7 @@ test('RPC wire shapes', async (t) => {
     assert.equal(answer.contentType, 'application/json')
     assert.match(answer.headers.get('x-dropbox-request-id') ?? '', /^[0-9a-f]{24}$/)
     assert.deepEqual(answer.json, {
-      account_id: 'dbid:alice',
+      account_id: ACCOUNT_IDS.alice,
       name: {
         given_name: 'Alice',
         surname: 'Example',
@@ -167,7 +168,7 @@ test('RPC wire shapes', async (t) => {
       error_summary: 'invalid_access_token/',
       error: { '.tag': 'invalid_access_token' },
     })
-    const narrow = await connect(emulator, 'dbid:alice', { scope: 'files.metadata.read' })
+    const narrow = await connect(emulator, ACCOUNT_IDS.alice, { scope: 'files.metadata.read' })
     assertJson(
       await rpc(emulator, 'users/get_current_account', { token: narrow.access_token }),
       401,

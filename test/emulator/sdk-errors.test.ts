@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { Dropbox, DropboxAuth, DropboxResponseError } from 'dropbox'
-import { dropboxFetch } from '../../emulator/index.ts'
+import { ACCOUNT_IDS, dropboxFetch } from '../../emulator/index.ts'
 import { APP_KEY, APP_SECRET, connect, startTestEmulator, withoutDots } from './test-helpers.ts'
 
 type SdkError = DropboxResponseError<unknown>
@@ -28,7 +28,7 @@ async function failure(
 test('the SDK sees each Dropbox error kind as Dropbox shapes it', async (t) => {
   const emulator = await startTestEmulator(t)
   const fetch = dropboxFetch(emulator.url)
-  const tokens = await connect(emulator, 'dbid:alice')
+  const tokens = await connect(emulator, ACCOUNT_IDS.alice)
   const auth = new DropboxAuth({
     clientId: APP_KEY,
     clientSecret: APP_SECRET,
@@ -64,7 +64,7 @@ test('the SDK sees each Dropbox error kind as Dropbox shapes it', async (t) => {
 
   await t.test('409 reset, and a cursor Dropbox never issued', async () => {
     const { cursor } = (await dbx.filesListFolder({ path: '/Office' })).result
-    emulator.resetCursors('dbid:alice')
+    emulator.resetCursors(ACCOUNT_IDS.alice)
     assert.deepEqual(await failure(dbx.filesListFolderContinue({ cursor })), {
       status: 409,
       retryAfter: null,
@@ -85,7 +85,7 @@ test('the SDK sees each Dropbox error kind as Dropbox shapes it', async (t) => {
       retryAfter: null,
       error: { error_summary: 'invalid_access_token/', error: { '.tag': 'invalid_access_token' } },
     })
-    const narrow = await connect(emulator, 'dbid:alice', { scope: 'account_info.read' })
+    const narrow = await connect(emulator, ACCOUNT_IDS.alice, { scope: 'account_info.read' })
     assert.deepEqual(
       await failure(
         new Dropbox({ accessToken: narrow.access_token, fetch }).filesListFolder({ path: '' }),
@@ -99,14 +99,14 @@ test('the SDK sees each Dropbox error kind as Dropbox shapes it', async (t) => {
         },
       },
     )
-    emulator.expireAccessTokens('dbid:alice')
+    emulator.expireAccessTokens(ACCOUNT_IDS.alice)
     assert.deepEqual(await failure(dbx.usersGetCurrentAccount()), {
       status: 401,
       retryAfter: null,
       error: { error_summary: 'expired_access_token/', error: { '.tag': 'expired_access_token' } },
     })
     await auth.refreshAccessToken()
-    assert.equal((await dbx.usersGetCurrentAccount()).result.account_id, 'dbid:alice')
+    assert.equal((await dbx.usersGetCurrentAccount()).result.account_id, ACCOUNT_IDS.alice)
   })
 
   await t.test('422 invalid_root carries the current root info', async () => {
@@ -186,7 +186,7 @@ test('the SDK sees each Dropbox error kind as Dropbox shapes it', async (t) => {
   })
 
   await t.test('a revoked refresh token fails the refresh with invalid_grant', async () => {
-    emulator.revokeRefreshTokens('dbid:alice')
+    emulator.revokeRefreshTokens(ACCOUNT_IDS.alice)
     assert.deepEqual(await failure(auth.refreshAccessToken()), {
       status: 400,
       retryAfter: null,

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { Dropbox, DropboxAuth, DropboxResponseError, type files } from 'dropbox'
-import { dropboxFetch } from '../../emulator/index.ts'
+import { ACCOUNT_IDS, dropboxFetch } from '../../emulator/index.ts'
 import { APP_KEY, APP_SECRET, REDIRECT_URI, startTestEmulator } from './test-helpers.ts'
 
 interface TokenResult {
@@ -39,7 +39,7 @@ test('authorize (PKCE) → consent → exchange → account → paged listing �
   )
 
   const location = new URL(
-    await emulator.consent(url, { accountId: 'dbid:alice', decision: 'allow' }),
+    await emulator.consent(url, { accountId: ACCOUNT_IDS.alice, decision: 'allow' }),
   )
   assert.equal(`${location.origin}${location.pathname}`, REDIRECT_URI)
   assert.deepEqual([...location.searchParams.keys()], ['code', 'state'])
@@ -62,7 +62,7 @@ test('authorize (PKCE) → consent → exchange → account → paged listing �
   assert.equal(tokens.token_type, 'bearer')
   assert.equal(tokens.expires_in, 14400)
   assert.equal(tokens.scope, 'account_info.read files.metadata.read')
-  assert.equal(tokens.account_id, 'dbid:alice')
+  assert.equal(tokens.account_id, ACCOUNT_IDS.alice)
   assert.equal(tokens.uid, '1001001')
   const exchangeLog = emulator.counters().tokenRequestLog[0]
   assert.equal(exchangeLog?.clientAuth, 'none')
@@ -86,7 +86,7 @@ test('authorize (PKCE) → consent → exchange → account → paged listing �
   const dbx = new Dropbox({ auth, fetch })
 
   const account = (await dbx.usersGetCurrentAccount()).result
-  assert.equal(account.account_id, 'dbid:alice')
+  assert.equal(account.account_id, ACCOUNT_IDS.alice)
   assert.equal(account.email, 'alice@example.com')
   assert.equal(account.name.display_name, 'Alice Example')
   assert.deepEqual(account.root_info, {
@@ -125,7 +125,7 @@ test('authorize (PKCE) → consent → exchange → account → paged listing �
   assert.equal(refreshLog?.grantType, 'refresh_token')
   assert.equal(refreshLog?.clientAuth, 'param')
   assert.deepEqual(emulator.counters().tokenRequests, { authorization_code: 1, refresh_token: 1 })
-  assert.equal((await dbx.usersGetCurrentAccount()).result.account_id, 'dbid:alice')
+  assert.equal((await dbx.usersGetCurrentAccount()).result.account_id, ACCOUNT_IDS.alice)
 
   await dbx.authTokenRevoke()
   assert.equal(emulator.counters().revocations, 1)
@@ -165,7 +165,7 @@ test('a PKCE public client refreshes without a secret', async (t) => {
     ),
   )
   const location = new URL(
-    await emulator.consent(url, { accountId: 'dbid:bob', decision: 'allow' }),
+    await emulator.consent(url, { accountId: ACCOUNT_IDS.bob, decision: 'allow' }),
   )
   const tokens = (
     await pkce.getAccessTokenFromCode(REDIRECT_URI, location.searchParams.get('code') as string)
@@ -202,7 +202,7 @@ test('deny comes back as access_denied with the state', async (t) => {
     ),
   )
   const location = new URL(
-    await emulator.consent(url, { accountId: 'dbid:alice', decision: 'deny' }),
+    await emulator.consent(url, { accountId: ACCOUNT_IDS.alice, decision: 'deny' }),
   )
   assert.deepEqual(Object.fromEntries(location.searchParams), {
     error: 'access_denied',

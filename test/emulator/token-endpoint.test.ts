@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { Emulator } from '../../emulator/index.ts'
+import { ACCOUNT_IDS } from '../../emulator/index.ts'
 import {
   APP_KEY,
   APP_SECRET,
@@ -34,7 +35,7 @@ async function code(
     params.code_challenge_method = 'S256'
   }
   const answer = await emulator.consent(authorizeUrl(emulator, params), {
-    accountId: 'dbid:alice',
+    accountId: ACCOUNT_IDS.alice,
     decision: 'allow',
   })
   const found =
@@ -84,7 +85,7 @@ test('the token endpoint', async (t) => {
         token_type: 'bearer',
         scope: 'account_info.read files.metadata.read',
         refresh_token: '',
-        account_id: 'dbid:alice',
+        account_id: ACCOUNT_IDS.alice,
         uid: '1001001',
       },
     )
@@ -398,7 +399,7 @@ test('the token endpoint', async (t) => {
       'invalid_grant',
       'refresh token is malformed',
     )
-    emulator.revokeRefreshTokens('dbid:alice')
+    emulator.revokeRefreshTokens(ACCOUNT_IDS.alice)
     assertOAuthError(
       await tokenRequest(emulator, {
         grant_type: 'refresh_token',

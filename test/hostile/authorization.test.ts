@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import Database from 'better-sqlite3'
+import { ACCOUNT_IDS } from '../../emulator/index.ts'
 import { createIdentityKeys, TEST_AUDIENCE, TEST_ISSUER } from '../fixtures/identity.ts'
 import { ed25519With, forge, hmacWith } from '../identity/forge.ts'
 import { type Stack, startStack } from '../stack.ts'
@@ -45,7 +46,7 @@ function sessionRows(stack: Stack): unknown[] {
 
 test('every /v1 operation: no, expired, forged or other-audience assertion → 401, nothing touched', async (t) => {
   const stack = await startStack(t)
-  assert.equal((await stack.connect('user-a', 'dbid:alice')).status, 200)
+  assert.equal((await stack.connect('user-a', ACCOUNT_IDS.alice)).status, 200)
   const secretsOfConnect = stackSecrets(stack)
   const operations = await v1Operations(stack)
   assert.ok(operations.length >= 6, `only ${operations.length} /v1 operations documented`)
@@ -123,16 +124,19 @@ test('every /v1 operation: no, expired, forged or other-audience assertion → 4
 
 test('user A can never act on user B: connection, calls, cursors, sessions, browser steps', async (t) => {
   const stack = await startStack(t)
-  assert.equal((await stack.connect('user-a', 'dbid:alice')).status, 200)
-  assert.equal((await stack.connect('user-b', 'dbid:bob')).status, 200)
+  assert.equal((await stack.connect('user-a', ACCOUNT_IDS.alice)).status, 200)
+  assert.equal((await stack.connect('user-b', ACCOUNT_IDS.bob)).status, 200)
   const json = async (response: Response) => (await response.json()) as Record<string, unknown>
 
   // Reads: each user sees only their own account, files and connection.
-  assert.equal((await json(await stack.api('user-a', 'GET', '/v1/me'))).account_id, 'dbid:alice')
-  assert.equal((await json(await stack.api('user-b', 'GET', '/v1/me'))).account_id, 'dbid:bob')
+  assert.equal(
+    (await json(await stack.api('user-a', 'GET', '/v1/me'))).account_id,
+    ACCOUNT_IDS.alice,
+  )
+  assert.equal((await json(await stack.api('user-b', 'GET', '/v1/me'))).account_id, ACCOUNT_IDS.bob)
   assert.equal(
     (await json(await stack.api('user-a', 'GET', '/v1/connection'))).account_id,
-    'dbid:alice',
+    ACCOUNT_IDS.alice,
   )
   // Nothing but the assertion names the user: not the query, a header or the body.
   for (const [path, headers] of [
@@ -142,7 +146,7 @@ test('user A can never act on user B: connection, calls, cursors, sessions, brow
     const response = await fetch(`${stack.baseUrl}${path}`, {
       headers: { ...headers, 'x-identity-assertion': await stack.assertionFor('user-a') },
     })
-    assert.equal((await json(response)).account_id, 'dbid:alice', path)
+    assert.equal((await json(response)).account_id, ACCOUNT_IDS.alice, path)
   }
 
   // A cursor of B's listing, replayed by A, never lists B's files.
@@ -166,7 +170,7 @@ test('user A can never act on user B: connection, calls, cursors, sessions, brow
   const browserB = stack.browser()
   const toDropbox = await browserB.get(created.connect_url as string)
   const back = await stack.emulator.consent(toDropbox.headers.get('location') as string, {
-    accountId: 'dbid:carol',
+    accountId: ACCOUNT_IDS.carol,
     decision: 'allow',
   })
   // A's browser (another cookie jar) cannot finish B's consent with B's state.
@@ -179,7 +183,7 @@ test('user A can never act on user B: connection, calls, cursors, sessions, brow
     await stack.api('user-a', 'POST', `/v1/connect/sessions/${created.id}/complete`),
   )
   assertProblem(hijack, 403, 'session_user_mismatch', "A completes B's session")
-  assert.ok(!hijack.body.includes('dbid:carol') && !hijack.body.includes('user-b'))
+  assert.ok(!hijack.body.includes(ACCOUNT_IDS.carol) && !hijack.body.includes('user-b'))
   assert.equal(stack.emulator.counters().tokenRequests.authorization_code, 0, 'code exchanged')
   // The attempt cancelled the session: B must start again, and A's connection is unchanged.
   assertProblem(
@@ -190,15 +194,18 @@ test('user A can never act on user B: connection, calls, cursors, sessions, brow
     'session_not_authorized',
     'B completes after the hijack attempt',
   )
-  assert.equal((await json(await stack.api('user-a', 'GET', '/v1/me'))).account_id, 'dbid:alice')
-  assert.equal((await json(await stack.api('user-b', 'GET', '/v1/me'))).account_id, 'dbid:bob')
+  assert.equal(
+    (await json(await stack.api('user-a', 'GET', '/v1/me'))).account_id,
+    ACCOUNT_IDS.alice,
+  )
+  assert.equal((await json(await stack.api('user-b', 'GET', '/v1/me'))).account_id, ACCOUNT_IDS.bob)
 
   // A link made for B but opened and consented in A's browser is bound to B; A cannot take it.
   const forwarded = await json(await stack.api('user-b', 'POST', '/v1/connect/sessions'))
   const browserA = stack.browser()
   const forwardedBack = await stack.emulator.consent(
     (await browserA.get(forwarded.connect_url as string)).headers.get('location') as string,
-    { accountId: 'dbid:dave', decision: 'allow' },
+    { accountId: ACCOUNT_IDS.dave, decision: 'allow' },
   )
   assert.equal((await browserA.get(forwardedBack)).status, 303)
   assertProblem(
@@ -209,7 +216,10 @@ test('user A can never act on user B: connection, calls, cursors, sessions, brow
     'session_user_mismatch',
     'A completes a forwarded link of B',
   )
-  assert.equal((await json(await stack.api('user-a', 'GET', '/v1/me'))).account_id, 'dbid:alice')
+  assert.equal(
+    (await json(await stack.api('user-a', 'GET', '/v1/me'))).account_id,
+    ACCOUNT_IDS.alice,
+  )
 
   // Disconnecting A leaves B alone.
   assert.equal((await stack.api('user-a', 'DELETE', '/v1/connection')).status, 204)
@@ -219,7 +229,7 @@ test('user A can never act on user B: connection, calls, cursors, sessions, brow
     'not_connected',
     'A after disconnecting',
   )
-  assert.equal((await json(await stack.api('user-b', 'GET', '/v1/me'))).account_id, 'dbid:bob')
+  assert.equal((await json(await stack.api('user-b', 'GET', '/v1/me'))).account_id, ACCOUNT_IDS.bob)
   assert.equal((await json(await stack.api('user-b', 'GET', '/v1/connection'))).status, 'connected')
   sweepLogs(stackSecrets(stack), 'connector log', stack.logs.lines)
   t.diagnostic(

@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import fc from 'fast-check'
+import { ACCOUNT_IDS } from '../../emulator/index.ts'
 import { type Stack, startStack } from '../stack.ts'
 import {
   assertProblem,
@@ -178,7 +179,7 @@ function upstreamCalls(stack: Stack): number {
 
 async function connectedStack(t: Parameters<typeof startStack>[0]) {
   const stack = await startStack(t)
-  assert.equal((await stack.connect('fuzz-user', 'dbid:alice')).status, 200)
+  assert.equal((await stack.connect('fuzz-user', ACCOUNT_IDS.alice)).status, 200)
   // The connect flow's secrets, before the properties reset the emulator's counters.
   return Object.assign(stack, { secrets: stackSecrets(stack) })
 }

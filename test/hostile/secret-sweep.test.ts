@@ -10,6 +10,7 @@ import assert from 'node:assert/strict'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { test } from 'node:test'
+import { ACCOUNT_IDS } from '../../emulator/index.ts'
 import { createIdentityKeys } from '../fixtures/identity.ts'
 import { type Browser, startStack } from '../stack.ts'
 import { databaseFiles, Secrets, sleep } from './support.ts'
@@ -122,10 +123,10 @@ test('no token, code, state, verifier, assertion or app secret in any log line, 
   }
 
   // Connections, calls, paging.
-  await connect('user-a', 'dbid:alice')
-  const repeat = await connect('user-b', 'dbid:bob')
+  await connect('user-a', ACCOUNT_IDS.alice)
+  const repeat = await connect('user-b', ACCOUNT_IDS.bob)
   await api('complete twice', 'user-b', 'POST', `/v1/connect/sessions/${repeat}/complete`)
-  await connect('user-c', 'dbid:carol')
+  await connect('user-c', ACCOUNT_IDS.carol)
   for (const user of ['user-a', 'user-b', 'user-c']) {
     await api('me', user, 'GET', '/v1/me')
     await api('connection', user, 'GET', '/v1/connection')
@@ -143,7 +144,7 @@ test('no token, code, state, verifier, assertion or app secret in any log line, 
     { kind: 'status', status: 503 },
     { kind: 'hang' },
   ] as const) {
-    emulator.expireAccessTokens('dbid:bob')
+    emulator.expireAccessTokens(ACCOUNT_IDS.bob)
     emulator.injectFault('/oauth2/token', fault, fault.kind === 'status' ? 4 : 1)
     await api(`refresh meets ${fault.kind}`, 'user-b', 'GET', '/v1/me')
     emulator.clearFaults()
@@ -158,14 +159,14 @@ test('no token, code, state, verifier, assertion or app secret in any log line, 
     await api(`list meets ${fault.kind}`, 'user-a', 'GET', '/v1/workspace/list')
   }
   // A revoked grant: invalid_grant → reconnect_required.
-  emulator.revokeRefreshTokens('dbid:carol')
-  emulator.expireAccessTokens('dbid:carol')
+  emulator.revokeRefreshTokens(ACCOUNT_IDS.carol)
+  emulator.expireAccessTokens(ACCOUNT_IDS.carol)
   await api('invalid grant', 'user-c', 'GET', '/v1/me')
   await api('reconnect required', 'user-c', 'GET', '/v1/connection')
   // Reconnecting replaces and revokes; a denied consent; a hijack attempt; disconnect.
-  await connect('user-a', 'dbid:dave')
-  await connect('user-d', 'dbid:dave', 'deny')
-  await connect('user-e', 'dbid:alice', 'allow', 'user-b')
+  await connect('user-a', ACCOUNT_IDS.dave)
+  await connect('user-d', ACCOUNT_IDS.dave, 'deny')
+  await connect('user-e', ACCOUNT_IDS.alice, 'allow', 'user-b')
   await api('disconnect', 'user-b', 'DELETE', '/v1/connection')
   await api('after disconnect', 'user-b', 'GET', '/v1/me')
   // Secrets sent where they do not belong: the query, Authorization, a cookie, bad assertions.

@@ -11,7 +11,7 @@ import type { TestContext } from 'node:test'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import Database from 'better-sqlite3'
-import type { Emulator } from '../../emulator/index.ts'
+import { accountIdFor, type Emulator } from '../../emulator/index.ts'
 import type { EmulatorCounters } from '../../emulator/types.ts'
 import { createIdentityKeys, type IdentityKeys } from '../fixtures/identity.ts'
 import { randomVaultKeys, tempDir, testEnv } from '../helper.ts'
@@ -246,10 +246,10 @@ export async function connectUser(
 
 let nextNamespace = 900_000
 
-/** A personal emulator account per test user: `dbid:<prefix>-<i>`, one file in its home. */
+/** A personal emulator account per test user (`accountIdFor('<prefix>-<i>')`), one file in its home. */
 export function seedAccounts(emulator: Emulator, prefix: string, count: number): string[] {
   return Array.from({ length: count }, (_, i) => {
-    const accountId = `dbid:${prefix}-${i}`
+    const accountId = accountIdFor(`${prefix}-${i}`)
     emulator.seedAccount({
       accountId,
       email: `${prefix}-${i}@example.com`,

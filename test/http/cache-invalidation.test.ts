@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { ACCOUNT_IDS } from '../../emulator/index.ts'
 import { type Stack, startStack } from '../stack.ts'
 
 function bearerTokensSent(stack: Stack): string[] {
@@ -16,7 +17,7 @@ function bearerTokensSent(stack: Stack): string[] {
 
 test('disconnect and reconnect to another account: the next call sees it, warm caches or not', async (t) => {
   const stack = await startStack(t)
-  assert.equal((await stack.connect('user-1', 'dbid:bob')).status, 200)
+  assert.equal((await stack.connect('user-1', ACCOUNT_IDS.bob)).status, 200)
   const assertion = await stack.assertionFor('user-1')
   const me = () =>
     fetch(`${stack.baseUrl}/v1/me`, { headers: { 'x-identity-assertion': assertion } })
@@ -33,22 +34,22 @@ test('disconnect and reconnect to another account: the next call sees it, warm c
   assert.equal(((await gone.json()) as { code: string }).code, 'not_connected')
   assert.deepEqual(bearerTokensSent(stack), [], 'no cached token went upstream')
 
-  assert.equal((await stack.connect('user-1', 'dbid:dave')).status, 200)
+  assert.equal((await stack.connect('user-1', ACCOUNT_IDS.dave)).status, 200)
   const again = await me()
   assert.equal(again.status, 200)
-  assert.equal(((await again.json()) as { account_id: string }).account_id, 'dbid:dave')
+  assert.equal(((await again.json()) as { account_id: string }).account_id, ACCOUNT_IDS.dave)
 })
 
 test('after a refresh the old access token is never sent again', async (t) => {
   const stack = await startStack(t)
-  assert.equal((await stack.connect('user-1', 'dbid:alice')).status, 200)
+  assert.equal((await stack.connect('user-1', ACCOUNT_IDS.alice)).status, 200)
   stack.emulator.resetCounters()
   assert.equal((await stack.api('user-1', 'GET', '/v1/me')).status, 200)
   assert.equal((await stack.api('user-1', 'GET', '/v1/me')).status, 200)
   const [old] = bearerTokensSent(stack)
   assert.ok(old)
 
-  stack.emulator.expireAccessTokens('dbid:alice')
+  stack.emulator.expireAccessTokens(ACCOUNT_IDS.alice)
   stack.emulator.resetCounters()
   for (let i = 0; i < 3; i++) assert.equal((await stack.api('user-1', 'GET', '/v1/me')).status, 200)
   const sent = bearerTokensSent(stack)

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { ACCOUNT_IDS } from '../../emulator/index.ts'
 import { Browser } from '../stack.ts'
 import { startCluster } from './replicas.ts'
 
@@ -22,7 +23,7 @@ test('the connect flow with each step on a different replica', async (t) => {
   const toDropbox = await browser.get(r1.route(session.connect_url))
   assert.equal(toDropbox.status, 302)
   const back = await cluster.emulator.consent(toDropbox.headers.get('location') as string, {
-    accountId: 'dbid:bob',
+    accountId: ACCOUNT_IDS.bob,
     decision: 'allow',
   })
   assert.ok(back.startsWith('http://connector.test/connect/callback?'))
@@ -41,7 +42,7 @@ test('the connect flow with each step on a different replica', async (t) => {
     assert.equal(status.status, 200)
     assert.equal(((await status.json()) as { status: string }).status, 'connected')
     const me = await cluster.api(replica, 'user-1', 'GET', '/v1/me')
-    assert.equal(((await me.json()) as { account_id: string }).account_id, 'dbid:bob')
+    assert.equal(((await me.json()) as { account_id: string }).account_id, ACCOUNT_IDS.bob)
   }
   assert.equal(cluster.emulator.counters().tokenRequests.authorization_code, 1)
 })
@@ -69,7 +70,7 @@ test('connect token and state are single use across replicas: of two racing repl
 
     // The same callback (same browser, same cookie) delivered twice at once, on two replicas.
     const back = await cluster.emulator.consent(toDropbox, {
-      accountId: 'dbid:alice',
+      accountId: ACCOUNT_IDS.alice,
       decision: 'allow',
     })
     const callbacks = await Promise.all([winner.get(r2.route(back)), winner.get(r0.route(back))])
@@ -97,7 +98,7 @@ test('connect token and state are single use across replicas: of two racing repl
 test('disconnect on one replica is seen by the others on their next call; so is a reconnect', async (t) => {
   const cluster = await startCluster(t)
   const [r0, r1, r2] = [cluster.replica(0), cluster.replica(1), cluster.replica(2)]
-  assert.equal((await cluster.connect('user-1', 'dbid:alice')).status, 200)
+  assert.equal((await cluster.connect('user-1', ACCOUNT_IDS.alice)).status, 200)
   // Every replica has the token opened and cached.
   for (const replica of cluster.replicas) {
     assert.equal((await cluster.api(replica, 'user-1', 'GET', '/v1/me')).status, 200)
@@ -111,11 +112,11 @@ test('disconnect on one replica is seen by the others on their next call; so is 
   }
 
   // Reconnect with another account on one replica: the others serve the new token at once.
-  assert.equal((await cluster.connect('user-1', 'dbid:bob')).status, 200)
+  assert.equal((await cluster.connect('user-1', ACCOUNT_IDS.bob)).status, 200)
   for (const replica of cluster.replicas) {
     const me = await cluster.api(replica, 'user-1', 'GET', '/v1/me')
     assert.equal(me.status, 200)
-    assert.equal(((await me.json()) as { account_id: string }).account_id, 'dbid:bob')
+    assert.equal(((await me.json()) as { account_id: string }).account_id, ACCOUNT_IDS.bob)
   }
   // The deleted connection's token was revoked upstream: a replica using a cached copy of it
   // would have met a 401.

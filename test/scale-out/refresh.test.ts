@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import Database from 'better-sqlite3'
+import { ACCOUNT_IDS } from '../../emulator/index.ts'
 import { type Cluster, startCluster } from './replicas.ts'
 
 const LEASE_MS = 1500
@@ -15,7 +16,7 @@ async function connectedCluster(
   store?: 'postgres' | 'sqlite',
 ) {
   const cluster = await startCluster(t, { env, store })
-  assert.equal((await cluster.connect('user-1', 'dbid:alice')).status, 200)
+  assert.equal((await cluster.connect('user-1', ACCOUNT_IDS.alice)).status, 200)
   cluster.emulator.resetCounters()
   return cluster
 }
@@ -35,14 +36,14 @@ test('3 × 50 concurrent calls on an expired token → exactly one token request
   const cluster = await connectedCluster(t)
   // Every replica has served the user once, so each holds the old token in its cache.
   for (const replica of cluster.replicas) assert.equal((await me(cluster, replica)).status, 200)
-  cluster.emulator.expireAccessTokens('dbid:alice')
+  cluster.emulator.expireAccessTokens(ACCOUNT_IDS.alice)
   cluster.emulator.resetCounters()
 
   const results = await Promise.all(Array.from({ length: 150 }, () => me(cluster)))
   const perReplica = [0, 0, 0]
   for (const result of results) {
     assert.equal(result.status, 200, JSON.stringify(result))
-    assert.equal((result.body as { account_id: string }).account_id, 'dbid:alice')
+    assert.equal((result.body as { account_id: string }).account_id, ACCOUNT_IDS.alice)
     perReplica[result.replica] = (perReplica[result.replica] ?? 0) + 1
   }
   assert.deepEqual(perReplica, [50, 50, 50])
@@ -54,7 +55,7 @@ test('3 × 50 concurrent calls on an expired token → exactly one token request
 
 test('the same on one SQLite file: 3 processes × 50 calls → exactly one token request', async (t) => {
   const cluster = await connectedCluster(t, undefined, 'sqlite')
-  cluster.emulator.expireAccessTokens('dbid:alice')
+  cluster.emulator.expireAccessTokens(ACCOUNT_IDS.alice)
   const results = await Promise.all(Array.from({ length: 150 }, () => me(cluster)))
   for (const result of results) assert.equal(result.status, 200, JSON.stringify(result))
   assert.equal(cluster.emulator.counters().tokenRequests.refresh_token, 1)
@@ -63,7 +64,7 @@ test('the same on one SQLite file: 3 processes × 50 calls → exactly one token
 test('on one SQLite file, a process killed holding the lease is taken over at once', async (t) => {
   // The default 30 s lease: waiting for it to expire would fail the time bound below.
   const cluster = await connectedCluster(t, undefined, 'sqlite')
-  cluster.emulator.expireAccessTokens('dbid:alice')
+  cluster.emulator.expireAccessTokens(ACCOUNT_IDS.alice)
   cluster.emulator.injectFault('/oauth2/token', { kind: 'hang' })
   const doomed = cluster.replica(0)
   const pending = me(cluster, doomed).catch((error: Error) => error)
@@ -90,7 +91,7 @@ test('on one SQLite file, a process killed holding the lease is taken over at on
 
 test('a replica SIGKILLed holding the refresh lease: the others refresh after it expires', async (t) => {
   const cluster = await connectedCluster(t, { REFRESH_LEASE_MS: String(LEASE_MS) })
-  cluster.emulator.expireAccessTokens('dbid:alice')
+  cluster.emulator.expireAccessTokens(ACCOUNT_IDS.alice)
   // The doomed replica's token request never gets an answer: it dies mid-refresh.
   cluster.emulator.injectFault('/oauth2/token', { kind: 'hang' })
   const doomed = cluster.replica(0)
@@ -127,7 +128,7 @@ test('a replica SIGKILLed holding the refresh lease: the others refresh after it
   assert.deepEqual(await connectionStatus(cluster), { status: 'connected', version: 2 })
 
   // No token lost: the stored refresh token still refreshes, on whichever replica asks.
-  cluster.emulator.expireAccessTokens('dbid:alice')
+  cluster.emulator.expireAccessTokens(ACCOUNT_IDS.alice)
   assert.equal((await me(cluster)).status, 200)
   assert.equal(cluster.emulator.counters().tokenRequests.refresh_token, 2)
   assert.deepEqual(await connectionStatus(cluster), { status: 'connected', version: 3 })

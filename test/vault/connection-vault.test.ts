@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { hostname } from 'node:os'
 import { test } from 'node:test'
+import { accountIdFor } from '../../emulator/index.ts'
 import { ServiceError } from '../../src/errors.ts'
 import { VaultError } from '../../src/vault/vault-error.ts'
 import { ManualClock, newConnection, openStoreVault, tokenSet, vaultKey } from './vault-test-kit.ts'
@@ -16,7 +17,7 @@ test('replace stores a connection whose metadata carries no token', async (t) =>
     id: connection.id,
     userId: 'user-1',
     provider: 'dropbox',
-    accountId: 'dbid:user-1',
+    accountId: accountIdFor('user-1'),
     email: 'user-1@example.test',
     scopes: ['account_info.read', 'files.metadata.read'],
     tokenType: 'bearer',

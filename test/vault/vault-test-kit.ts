@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TestContext } from 'node:test'
 import Database from 'better-sqlite3'
+import { accountIdFor } from '../../emulator/index.ts'
 import type { VaultKeySpec } from '../../src/config.ts'
 import { openVault } from '../../src/vault/open-vault.ts'
 import type { NewConnection, TokenSet } from '../../src/vault/ports.ts'
@@ -68,7 +69,7 @@ export function newConnection(userId: string, tokens: TokenSet = tokenSet(userId
   return {
     userId,
     provider: 'dropbox',
-    accountId: `dbid:${userId}`,
+    accountId: accountIdFor(userId),
     email: `${userId}@example.test`,
     scopes: ['account_info.read', 'files.metadata.read'],
     tokenType: 'bearer',

@@ -25,7 +25,7 @@ function accountView(account: CloudAccount) {
   }
 }
 
-function entryView(entry: CloudEntry) {
+export function entryView(entry: CloudEntry) {
   const base = { type: entry.type, id: entry.id, name: entry.name, path: entry.path }
   if (entry.type === 'folder') return base
   return {

@@ -14,11 +14,13 @@ import Fastify, {
 } from 'fastify'
 import type { Logger } from 'pino'
 import { cloudConfigFrom } from './cloud/config.ts'
+import { CursorEnvelope } from './cloud/cursor-envelope.ts'
 import { createCloudClientFactory, createCloudProvider, TokenRefresher } from './cloud/factory.ts'
 import type { RetryPolicy } from './cloud/upstream-policy.ts'
 import type { Config } from './config.ts'
 import { ConnectFlow } from './connect/connect-flow.ts'
 import { Revoker } from './connect/revocation.ts'
+import { setUpListeners } from './http/listeners.ts'
 import docs from './http/plugins/docs.ts'
 import identity from './http/plugins/identity.ts'
 import observability from './http/plugins/observability.ts'
@@ -30,10 +32,12 @@ import connectSessions from './http/routes/connect-sessions.ts'
 import connectionRoutes from './http/routes/connection.ts'
 import operations, { type ReadinessCheck } from './http/routes/operations.ts'
 import workspaceFiles from './http/routes/workspace-files.ts'
+import { createCallers } from './identity/callers.ts'
 import { createIdentityVerifier } from './identity/verifier.ts'
 import { type Audit, createAudit } from './observability/audit.ts'
 import { createLogger } from './observability/logger.ts'
 import { createMetrics, type Metrics } from './observability/metrics.ts'
+import { deriveCursorKeys } from './vault/cursor-keys.ts'
 import { openVault } from './vault/open-vault.ts'
 import type { ConnectionVault, ConnectSessionVault, RefreshLeases } from './vault/ports.ts'
 
@@ -86,6 +90,12 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
       clock: () => new Date(clock()),
     }))
   const verifier = await createIdentityVerifier({ ...config.identity, clock })
+  const callers = createCallers(config.callers)
+  if (!callers.configured) {
+    logger.warn(
+      'IDENTITY_CALLERS is not set: every key of IDENTITY_JWKS may call every operation (contract §2)',
+    )
+  }
   const provider = createCloudProvider(cloudConfigFrom(config), {
     metrics,
     clock,
@@ -99,7 +109,13 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
     leases: vault.refreshLeases,
     leaseMs: config.refreshLeaseMs,
   })
-  const clients = createCloudClientFactory({ provider, vault: vault.connections, refresher, clock })
+  const clients = createCloudClientFactory({
+    provider,
+    vault: vault.connections,
+    refresher,
+    clock,
+    cursors: new CursorEnvelope(deriveCursorKeys(config.vaultKeys)),
+  })
   const flow = new ConnectFlow({
     sessions: vault.sessions,
     connections: vault.connections,
@@ -128,6 +144,15 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
 
   app.setErrorHandler(problemErrorHandler)
   app.setNotFoundHandler(notFoundHandler)
+  const listeners = setUpListeners(app)
+  // Every /v1 answer, errors and 404s included, is private and typed (contract §9).
+  app.addHook('onSend', (request, reply, payload, done) => {
+    if (request.url.startsWith('/v1')) {
+      reply.header('cache-control', 'no-store')
+      reply.header('x-content-type-options', 'nosniff')
+    }
+    done(null, payload)
+  })
 
   const purgeTimer = setInterval(() => {
     vault.sessions.purgeExpired(new Date(clock())).catch((error: unknown) => {
@@ -154,6 +179,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
     )
   })
   app.addHook('onClose', async () => {
+    await listeners.closed()
     clearInterval(purgeTimer)
     await provider.close()
     if (!deps.vault) await vault.close()
@@ -175,7 +201,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   })
   await app.register(
     async (v1) => {
-      await v1.register(identity, { verifier })
+      await v1.register(identity, { verifier, callers, audit })
       await v1.register(connectSessions, { flow })
       await v1.register(connectionRoutes, { flow })
       await v1.register(cloudRoutes, { clients })

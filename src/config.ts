@@ -4,6 +4,8 @@
  */
 import { readFileSync } from 'node:fs'
 import { normalizeWorkspaceRoot, PathRuleError } from './dropbox/workspace-paths.ts'
+import { type CallersConfig, parseCallers } from './identity/callers.ts'
+import { isLoopbackHost, maskCredentials } from './url-safety.ts'
 
 export interface VaultKeySpec {
   kid: string
@@ -16,13 +18,19 @@ export interface JsonWebKeySet {
 }
 
 export interface Config {
+  /** The public listener: browsers and the platform (contract §5). */
   port: number
   host: string
+  /** The internal listener: `/v1`, metrics, docs. Equal to `port`: one listener serves both. */
+  internalPort: number
+  internalHost: string
   publicBaseUrl: string
   databasePath: string
   databaseUrl: string | undefined
   vaultKeys: VaultKeySpec[]
   identity: { jwks: JsonWebKeySet; issuer: string; audience: string }
+  /** `IDENTITY_CALLERS`; undefined: every key may call everything (contract §2). */
+  callers: CallersConfig | undefined
   cloudProvider: 'dropbox'
   dropbox: {
     appKey: string
@@ -39,6 +47,8 @@ export interface Config {
   connectReturnUrl: string
   workspaceRoot: string
   upstreamTimeoutMs: number
+  /** `UPSTREAM_MAX_RESPONSE_BYTES`: a buffered upstream JSON answer above it is a 502 (contract §6). */
+  upstreamMaxResponseBytes: number
   /**
    * `REFRESH_LEASE_MS`: how long one replica may hold a connection's refresh lease (contract §11).
    * Longer than any refresh takes; a replica killed mid-refresh blocks the others this long.
@@ -64,6 +74,8 @@ const KID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/
 class Reader {
   readonly problems: string[] = []
   readonly env: Env
+  /** `ALLOW_INSECURE_HTTP=true` lifts the https rule for non-loopback hosts (contract §8). */
+  allowInsecureHttp = false
   constructor(env: Env) {
     this.env = env
   }
@@ -94,16 +106,36 @@ class Reader {
     return parsed
   }
 
+  /** Error texts show the value with any credentials masked (contract §8). */
   url(name: string, fallback: string | undefined, protocols: string[]): string {
     const value = fallback === undefined ? this.required(name) : this.optional(name, fallback)
     if (value === '') return value
+    let parsed: URL
+    try {
+      parsed = new URL(value)
+    } catch {
+      this.problems.push(`${name} must be an absolute URL (got "${maskCredentials(value)}")`)
+      return value
+    }
+    if (!protocols.includes(parsed.protocol)) {
+      this.problems.push(`${name} must use ${protocols.join(' or ')} (got "${parsed.protocol}")`)
+    }
+    return value
+  }
+
+  /** A URL browsers or this service follow: https unless loopback or explicitly allowed. */
+  webUrl(name: string, fallback: string | undefined): string {
+    const value = this.url(name, fallback, ['http:', 'https:'])
+    if (value === '' || this.allowInsecureHttp) return value
     try {
       const parsed = new URL(value)
-      if (!protocols.includes(parsed.protocol)) {
-        this.problems.push(`${name} must use ${protocols.join(' or ')} (got "${parsed.protocol}")`)
+      if (parsed.protocol === 'http:' && !isLoopbackHost(parsed.hostname)) {
+        this.problems.push(
+          `${name} must use https: unless its host is loopback (set ALLOW_INSECURE_HTTP=true to allow http)`,
+        )
       }
     } catch {
-      this.problems.push(`${name} must be an absolute URL (got "${value}")`)
+      // already reported by url()
     }
     return value
   }
@@ -113,7 +145,7 @@ class Reader {
     if (value === undefined) return fallback
     if (value === 'true') return true
     if (value === 'false') return false
-    this.problems.push(`${name} must be true or false (got "${value}")`)
+    this.problems.push(`${name} must be "true" or "false"`)
     return fallback
   }
 
@@ -202,10 +234,9 @@ export function parseJwks(value: string): { jwks?: JsonWebKeySet; problem?: stri
 
 export function loadConfig(env: Env = process.env): Config {
   const read = new Reader(env)
+  read.allowInsecureHttp = read.boolean('ALLOW_INSECURE_HTTP', false)
 
-  const publicBaseUrl = read
-    .url('PUBLIC_BASE_URL', 'http://localhost:8080', ['http:', 'https:'])
-    .replace(/\/+$/, '')
+  const publicBaseUrl = read.webUrl('PUBLIC_BASE_URL', 'http://localhost:8080').replace(/\/+$/, '')
 
   const vaultKeysText = read.required('VAULT_KEYS')
   const vault = vaultKeysText === '' ? { keys: [], problems: [] } : parseVaultKeys(vaultKeysText)
@@ -214,6 +245,15 @@ export function loadConfig(env: Env = process.env): Config {
   const jwksText = read.required('IDENTITY_JWKS')
   const jwks = jwksText === '' ? {} : parseJwks(jwksText)
   if (jwks.problem) read.fail(jwks.problem)
+
+  const callersText = read.optional('IDENTITY_CALLERS', '')
+  let callers: CallersConfig | undefined
+  if (callersText !== '' && jwks.jwks) {
+    const kids = new Set(jwks.jwks.keys.map((key) => String(key.kid)))
+    const parsed = parseCallers(callersText, kids)
+    for (const problem of parsed.problems) read.fail(problem)
+    callers = parsed.callers
+  }
 
   const cloudProvider = read.optional('CLOUD_PROVIDER', 'dropbox')
   if (cloudProvider !== 'dropbox')
@@ -235,9 +275,13 @@ export function loadConfig(env: Env = process.env): Config {
     ? read.url('DATABASE_URL', '', ['postgres:', 'postgresql:'])
     : undefined
 
+  const port = read.integer('PORT', 8080, 0, 65535)
+  const host = read.optional('HOST', '0.0.0.0')
   const config: Config = {
-    port: read.integer('PORT', 8080, 0, 65535),
-    host: read.optional('HOST', '0.0.0.0'),
+    port,
+    host,
+    internalPort: read.integer('INTERNAL_PORT', 8081, 0, 65535),
+    internalHost: read.optional('INTERNAL_HOST', host),
     publicBaseUrl,
     databasePath: read.optional('DATABASE_PATH', './data/connector.db'),
     databaseUrl,
@@ -247,30 +291,37 @@ export function loadConfig(env: Env = process.env): Config {
       issuer: read.required('IDENTITY_ISSUER'),
       audience: read.optional('IDENTITY_AUDIENCE', 'cloud-connector'),
     },
+    callers,
     cloudProvider: 'dropbox',
     dropbox: {
       appKey: read.required('DROPBOX_APP_KEY'),
       appSecret: read.required('DROPBOX_APP_SECRET'),
       // Derived only when unset, so a bad PUBLIC_BASE_URL is reported once, not twice.
       redirectUri: env.DROPBOX_REDIRECT_URI?.trim()
-        ? read.url('DROPBOX_REDIRECT_URI', '', ['http:', 'https:'])
+        ? read.webUrl('DROPBOX_REDIRECT_URI', '')
         : `${publicBaseUrl}/connect/callback`,
       scopes,
       apiBaseUrl: read
-        .url('DROPBOX_API_BASE_URL', 'https://api.dropboxapi.com', ['http:', 'https:'])
+        .webUrl('DROPBOX_API_BASE_URL', 'https://api.dropboxapi.com')
         .replace(/\/+$/, ''),
       contentBaseUrl: read
-        .url('DROPBOX_CONTENT_BASE_URL', 'https://content.dropboxapi.com', ['http:', 'https:'])
+        .webUrl('DROPBOX_CONTENT_BASE_URL', 'https://content.dropboxapi.com')
         .replace(/\/+$/, ''),
-      authorizeUrl: read.url('DROPBOX_AUTHORIZE_URL', 'https://www.dropbox.com/oauth2/authorize', [
-        'http:',
-        'https:',
-      ]),
+      authorizeUrl: read.webUrl(
+        'DROPBOX_AUTHORIZE_URL',
+        'https://www.dropbox.com/oauth2/authorize',
+      ),
       forceReapprove: read.boolean('DROPBOX_FORCE_REAPPROVE', true),
     },
-    connectReturnUrl: read.url('CONNECT_RETURN_URL', undefined, ['http:', 'https:']),
+    connectReturnUrl: read.webUrl('CONNECT_RETURN_URL', undefined),
     workspaceRoot,
     upstreamTimeoutMs: read.integer('UPSTREAM_TIMEOUT_MS', 10_000, 100, 600_000),
+    upstreamMaxResponseBytes: read.integer(
+      'UPSTREAM_MAX_RESPONSE_BYTES',
+      16 * 1024 * 1024,
+      1024,
+      1024 * 1024 * 1024,
+    ),
     refreshLeaseMs: read.integer('REFRESH_LEASE_MS', 30_000, 100, 600_000),
     logLevel,
   }

@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'invalid_cursor'
   | 'invalid_identity'
   | 'session_user_mismatch'
+  | 'operation_not_allowed'
   | 'not_found'
   | 'path_not_found'
   | 'session_not_found'

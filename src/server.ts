@@ -6,6 +6,7 @@ import './module-resolution.ts'
 import type { ServerResponse } from 'node:http'
 import { buildApp } from './app.ts'
 import { ConfigError, loadConfig } from './config.ts'
+import { listen } from './http/listeners.ts'
 
 const SHUTDOWN_GRACE_MS = 25_000
 
@@ -26,10 +27,12 @@ async function main() {
   // keep-alive sockets outlive the drain (Fastify's keepAliveTimeout is 72 s, the grace 25 s)
   // and the process would always end in the grace-period exit 1 under real traffic.
   const unsent = new Set<ServerResponse>()
-  app.server.on('request', (_request, response: ServerResponse) => {
-    unsent.add(response)
-    response.once('close', () => unsent.delete(response))
-  })
+  for (const server of [app.server, app.internalServer]) {
+    server.on('request', (_request, response: ServerResponse) => {
+      unsent.add(response)
+      response.once('close', () => unsent.delete(response))
+    })
+  }
   let shuttingDown = false
   const shutdown = async (signal: string) => {
     if (shuttingDown) return
@@ -50,7 +53,9 @@ async function main() {
   process.once('SIGTERM', () => void shutdown('SIGTERM'))
   process.once('SIGINT', () => void shutdown('SIGINT'))
 
-  await app.listen({ port: config.port, host: config.host })
+  // Both listeners, or one when INTERNAL_PORT = PORT (contract §5).
+  const listening = await listen(app, config)
+  app.log.info(listening, 'listening')
 }
 
 main().catch((error: unknown) => {

@@ -41,7 +41,7 @@ export function testEnv(
     IDENTITY_ISSUER: 'https://main-app.test',
     DROPBOX_APP_KEY: 'test-app-key',
     DROPBOX_APP_SECRET: 'test-app-secret',
-    CONNECT_RETURN_URL: 'http://main-app.test/integrations/dropbox/done',
+    CONNECT_RETURN_URL: 'https://main-app.test/integrations/dropbox/done',
     LOG_LEVEL: 'debug',
     ...overrides,
   }

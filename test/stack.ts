@@ -7,14 +7,18 @@ import type { TestContext } from 'node:test'
 import { type Emulator, startEmulator } from '../emulator/index.ts'
 import type { App, AppDeps } from '../src/app.ts'
 import type { Config } from '../src/config.ts'
-import { createIdentityKeys } from './fixtures/identity.ts'
+import { listen } from '../src/http/listeners.ts'
+import { createIdentityKeys, type IdentityKeys, identityEnv } from './fixtures/identity.ts'
 import { buildTestApp, type LogCapture } from './helper.ts'
 import { freePort } from './process.ts'
 
 export interface Stack {
   app: App
   config: Config
+  /** The public listener: browsers (contract §5). */
   baseUrl: string
+  /** The internal listener: `/v1`, metrics, docs. */
+  internalUrl: string
   emulator: Emulator
   logs: LogCapture
   identity: Awaited<ReturnType<typeof createIdentityKeys>>
@@ -78,23 +82,33 @@ export function emulatorEnv(emulator: Emulator) {
 
 export async function startStack(
   t: TestContext,
-  options: { env?: Record<string, string | undefined>; deps?: AppDeps } = {},
+  options: {
+    env?: Record<string, string | undefined>
+    deps?: AppDeps
+    /** More keys published in IDENTITY_JWKS beside the stack's own (other callers). */
+    identityKeys?: IdentityKeys[]
+    /** IDENTITY_CALLERS, given the stack's own key. */
+    callers?: (main: IdentityKeys) => Record<string, { kids: string[]; operations: string[] }>
+  } = {},
 ): Promise<Stack> {
   const port = await freePort()
+  const internalPort = await freePort()
   const baseUrl = `http://127.0.0.1:${port}`
+  const internalUrl = `http://127.0.0.1:${internalPort}`
   const emulator = await startEmulatorFor(t, baseUrl)
   const identity = await createIdentityKeys()
   const { app, config, logs } = await buildTestApp(t, {
     env: {
       PUBLIC_BASE_URL: baseUrl,
-      IDENTITY_JWKS: JSON.stringify(identity.jwks),
+      ...identityEnv(identity, ...(options.identityKeys ?? [])),
+      ...(options.callers ? { IDENTITY_CALLERS: JSON.stringify(options.callers(identity)) } : {}),
       ...emulatorEnv(emulator),
       UPSTREAM_TIMEOUT_MS: '2000',
       ...options.env,
     },
     deps: options.deps,
   })
-  await app.listen({ port, host: '127.0.0.1' })
+  await listen(app, { port, host: '127.0.0.1', internalPort, internalHost: '127.0.0.1' })
 
   const mintedAssertions: string[] = []
   // Assertions are minted at the connector's clock, so tests that move time stay signed in.
@@ -109,7 +123,7 @@ export async function startStack(
     const headers: Record<string, string> = {}
     if (userId !== null) headers['x-identity-assertion'] = await assertionFor(userId)
     if (body !== undefined) headers['content-type'] = 'application/json'
-    return fetch(`${baseUrl}${path}`, {
+    return fetch(`${internalUrl}${path}`, {
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -120,6 +134,7 @@ export async function startStack(
     app,
     config,
     baseUrl,
+    internalUrl,
     emulator,
     logs,
     identity,

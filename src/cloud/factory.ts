@@ -7,6 +7,7 @@ import { createDropboxProvider } from '../dropbox/provider.ts'
 import type { Metrics } from '../observability/metrics.ts'
 import type { ConnectionVault } from '../vault/ports.ts'
 import type { CloudConfig } from './config.ts'
+import { type CursorEnvelope, withBoundCursors } from './cursor-envelope.ts'
 import { NotConnectedError, ReconnectRequiredError } from './errors.ts'
 import type { CloudClient, CloudClientFactory, CloudProvider } from './protocols.ts'
 import { TokenRefresher } from './token-refresher.ts'
@@ -28,15 +29,21 @@ export function createCloudClientFactory(deps: {
   vault: ConnectionVault
   refresher: TokenRefresher
   clock: () => number
+  /** Binds list cursors to the connection they were issued for (contract §4). */
+  cursors: CursorEnvelope
 }): CloudClientFactory {
   return {
     async forUser(userId: string): Promise<CloudClient> {
       const connection = await deps.vault.findByUser(userId, deps.provider.name)
       if (!connection) throw new NotConnectedError()
       if (connection.status === 'reconnect_required') throw new ReconnectRequiredError()
-      return deps.provider.clientFor(
+      const client = deps.provider.clientFor(
         new VaultTokenSource(connection, deps.vault, deps.refresher, deps.clock),
       )
+      return withBoundCursors(client, deps.cursors, {
+        connectionId: connection.id,
+        accountId: connection.accountId,
+      })
     },
   }
 }

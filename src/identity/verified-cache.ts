@@ -5,6 +5,8 @@
  */
 export interface VerifiedAssertion {
   userId: string
+  /** The `kid` of the key that verified the signature: it names the caller (contract §2). */
+  kid: string
   /** The `iat` and `exp` claims, seconds since the epoch: every hit re-checks them. */
   issuedAt: number
   expiresAt: number

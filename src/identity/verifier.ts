@@ -28,6 +28,8 @@ export interface IdentityVerifierOptions {
 
 export interface VerifiedIdentity {
   userId: string
+  /** The key id that verified the signature; the caller is looked up by it. */
+  kid: string
   /** The `exp` claim, seconds since the epoch. */
   expiresAt: number
 }
@@ -71,6 +73,7 @@ export async function createIdentityVerifier(
     }
     stats.signatureChecks++
     let payload: Record<string, unknown>
+    let kid: string
     try {
       // The same whole second the cache and the extra checks use.
       const result = await jwtVerify(token, resolveKey, {
@@ -78,10 +81,12 @@ export async function createIdentityVerifier(
         currentDate: new Date(now * 1000),
       })
       payload = result.payload
+      // The key resolver accepted only a string kid from the pinned ring.
+      kid = result.protectedHeader.kid as string
     } catch (error) {
       throw fromJoseError(error)
     }
-    return checkClaims(payload, now)
+    return checkClaims(payload, kid, now)
   }
 
   return {
@@ -94,14 +99,14 @@ export async function createIdentityVerifier(
         const failure = timeFailure(cached, now)
         if (failure === undefined) {
           stats.cacheHits++
-          return { userId: cached.userId, expiresAt: cached.expiresAt }
+          return { userId: cached.userId, kid: cached.kid, expiresAt: cached.expiresAt }
         }
         cache.delete(token)
         throw failure
       }
       const verified = await verifyUncached(token, now)
       cache.set(token, verified)
-      return { userId: verified.userId, expiresAt: verified.expiresAt }
+      return { userId: verified.userId, kid: verified.kid, expiresAt: verified.expiresAt }
     },
     stats: () => ({ ...stats }),
   }
@@ -124,7 +129,11 @@ function keyResolver(keys: KeyRing) {
 }
 
 /** The checks jose has no option for (contract §2). */
-function checkClaims(payload: Record<string, unknown>, now: number): VerifiedAssertion {
+function checkClaims(
+  payload: Record<string, unknown>,
+  kid: string,
+  now: number,
+): VerifiedAssertion {
   if (typeof payload.aud !== 'string') throw identityFailure('the audience must be a single value')
   const { sub, iat, exp } = payload
   // Code points, so a Python main app's len(user_id) gives the same answer.
@@ -134,7 +143,7 @@ function checkClaims(payload: Record<string, unknown>, now: number): VerifiedAss
     )
   }
   // jose has checked presence and that both are numbers.
-  const verified = { userId: sub, issuedAt: iat as number, expiresAt: exp as number }
+  const verified = { userId: sub, kid, issuedAt: iat as number, expiresAt: exp as number }
   if (verified.expiresAt - verified.issuedAt > MAX_LIFETIME_SECONDS) {
     throw identityFailure(`the assertion lifetime exceeds ${MAX_LIFETIME_SECONDS} seconds`)
   }

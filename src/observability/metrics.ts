@@ -21,7 +21,14 @@ export type RevocationOutcome = 'ok' | 'already_dead' | 'queued' | 'failed'
 
 export interface Metrics {
   readonly registry: Registry
-  observeRequest(method: string, route: string, status: number, seconds: number): void
+  /** `caller`: the calling service of a `/v1` request (contract §2); empty elsewhere. */
+  observeRequest(
+    method: string,
+    route: string,
+    status: number,
+    seconds: number,
+    caller?: string,
+  ): void
   countUpstreamCall(operation: string, outcome: UpstreamOutcome): void
   countTokenRefresh(outcome: RefreshOutcome): void
   countRevocation(outcome: RevocationOutcome): void
@@ -34,8 +41,8 @@ export function createMetrics(): Metrics {
   collectDefaultMetrics({ register: registry })
   const requestDuration = new Histogram({
     name: 'http_request_duration_seconds',
-    help: 'Duration of HTTP requests by route pattern and status.',
-    labelNames: ['method', 'route', 'status_code'] as const,
+    help: 'Duration of HTTP requests by route pattern, status and calling service.',
+    labelNames: ['method', 'route', 'status_code', 'caller'] as const,
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   })
@@ -68,11 +75,11 @@ export function createMetrics(): Metrics {
   const upstreamByLabels = new Map<string, { inc(): void }>()
   return {
     registry,
-    observeRequest: (method, route, status, seconds) => {
-      const key = `${method} ${status} ${route}`
+    observeRequest: (method, route, status, seconds, caller = '') => {
+      const key = `${method} ${status} ${route} ${caller}`
       let child = durationByLabels.get(key)
       if (child === undefined) {
-        child = requestDuration.labels(method, route, String(status))
+        child = requestDuration.labels(method, route, String(status), caller)
         durationByLabels.set(key, child)
       }
       child.observe(seconds)

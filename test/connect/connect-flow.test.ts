@@ -80,7 +80,7 @@ test('happy path: create → /connect → consent → callback → complete → 
   assert.equal(toMainApp.headers.get('cache-control'), 'no-store')
   assert.equal(
     toMainApp.headers.get('location'),
-    `http://main-app.test/integrations/dropbox/done?session=${session.id}&status=authorized`,
+    `https://main-app.test/integrations/dropbox/done?session=${session.id}&status=authorized`,
   )
   assert.equal(
     stack.emulator.counters().tokenRequests.authorization_code,
@@ -130,7 +130,7 @@ test('the user denies consent: status=denied, complete says not authorized, noth
   const toMainApp = await browser.get(back)
   assert.equal(
     toMainApp.headers.get('location'),
-    `http://main-app.test/integrations/dropbox/done?session=${session.id}&status=denied`,
+    `https://main-app.test/integrations/dropbox/done?session=${session.id}&status=denied`,
   )
   const completed = await stack.api('user-1', 'POST', `/v1/connect/sessions/${session.id}/complete`)
   assert.equal(completed.status, 409)
@@ -152,7 +152,7 @@ test('an upstream error other than access_denied is passed on as status=error&er
   assert.equal(back.status, 303)
   assert.equal(
     back.headers.get('location'),
-    `http://main-app.test/integrations/dropbox/done?session=${session.id}&status=error&error=temporarily_unavailable`,
+    `https://main-app.test/integrations/dropbox/done?session=${session.id}&status=error&error=temporarily_unavailable`,
   )
 })
 
@@ -367,7 +367,7 @@ test('disconnect still deletes locally when the upstream revoke fails, and count
   stack.emulator.injectFault('/2/auth/token/revoke', { kind: 'status', status: 500 }, 10)
   assert.equal((await stack.api('user-1', 'DELETE', '/v1/connection')).status, 204)
   await assertNotConnected(stack, 'user-1')
-  const metrics = await (await fetch(`${stack.baseUrl}/metrics`)).text()
+  const metrics = await (await fetch(`${stack.internalUrl}/metrics`)).text()
   assert.match(metrics, /token_revocations_total\{outcome="failed"\} 1/)
 })
 

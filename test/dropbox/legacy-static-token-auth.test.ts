@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { type TestContext, test } from 'node:test'
 import { ACCOUNT_IDS } from '../../emulator/index.ts'
 import { cloudConfigFrom } from '../../src/cloud/config.ts'
+import { CursorEnvelope } from '../../src/cloud/cursor-envelope.ts'
 import { ReconnectRequiredError } from '../../src/cloud/errors.ts'
 import { createCloudClientFactory, createCloudProvider } from '../../src/cloud/factory.ts'
 import type { TokenSource } from '../../src/cloud/protocols.ts'
@@ -12,6 +13,7 @@ import { VaultTokenSource } from '../../src/cloud/token-source.ts'
 import type { Config } from '../../src/config.ts'
 import { LegacyStaticTokenAuth } from '../../src/dropbox/auth.ts'
 import { createMetrics } from '../../src/observability/metrics.ts'
+import { deriveCursorKeys } from '../../src/vault/cursor-keys.ts'
 import { openVault } from '../../src/vault/open-vault.ts'
 import { connect, startTestEmulator } from '../emulator/test-helpers.ts'
 import { testConfig } from '../helper.ts'
@@ -94,6 +96,7 @@ test('the factory binds clients to vault tokens, never to the legacy auth', asyn
       clock: Date.now,
     }),
     clock: Date.now,
+    cursors: new CursorEnvelope(deriveCursorKeys([{ kid: 'k', secretKey: new Uint8Array(32) }])),
   })
   const client = await factory.forUser('user-1')
   assert.equal((await client.getCurrentAccount()).accountId, ACCOUNT_IDS.alice)

@@ -21,7 +21,7 @@ interface Operation {
 }
 
 async function v1Operations(stack: Stack): Promise<Operation[]> {
-  const document = (await (await fetch(`${stack.baseUrl}/openapi.json`)).json()) as {
+  const document = (await (await fetch(`${stack.internalUrl}/openapi.json`)).json()) as {
     paths: Record<string, Record<string, unknown>>
   }
   const operations: Operation[] = []
@@ -93,7 +93,7 @@ test('every /v1 operation: no, expired, forged or other-audience assertion → 4
       const headers: Record<string, string> = {}
       if (assertion !== null) headers['x-identity-assertion'] = assertion
       const response = await readResponse(
-        await fetch(`${stack.baseUrl}${path}`, { method: operation.method, headers }),
+        await fetch(`${stack.internalUrl}${path}`, { method: operation.method, headers }),
       )
       const problem = assertProblem(
         response,
@@ -143,7 +143,7 @@ test('user A can never act on user B: connection, calls, cursors, sessions, brow
     ['/v1/me?user_id=user-b&sub=user-b', {}],
     ['/v1/connection', { 'x-user-id': 'user-b', 'x-forwarded-user': 'user-b', 'x-sub': 'user-b' }],
   ] as const) {
-    const response = await fetch(`${stack.baseUrl}${path}`, {
+    const response = await fetch(`${stack.internalUrl}${path}`, {
       headers: { ...headers, 'x-identity-assertion': await stack.assertionFor('user-a') },
     })
     assert.equal((await json(response)).account_id, ACCOUNT_IDS.alice, path)
@@ -160,10 +160,9 @@ test('user A can never act on user B: connection, calls, cursors, sessions, brow
       `/v1/workspace/list?cursor=${encodeURIComponent(listingB.cursor as string)}`,
     ),
   )
-  if (replay.status === 200) {
-    const entries = (JSON.parse(replay.body) as { entries: Array<{ id: string }> }).entries
-    assert.ok(!entries.some((entry) => bobFiles.has(entry.id)), "A listed B's files")
-  } else assertProblem(replay, 400, 'invalid_cursor', "A replays B's cursor")
+  // Contract §4: the cursor is bound to B's connection, so the answer is a 400 either way.
+  assertProblem(replay, 400, 'invalid_cursor', "A replays B's cursor")
+  assert.ok(!replay.body.includes([...bobFiles][0] as string), "A saw B's files")
 
   // B's connect session: A can neither complete it nor learn anything from it.
   const created = await json(await stack.api('user-b', 'POST', '/v1/connect/sessions'))
@@ -235,4 +234,152 @@ test('user A can never act on user B: connection, calls, cursors, sessions, brow
   t.diagnostic(
     'cross-user: reads, identity from query/headers, cursor replay, session hijack, forwarded link, disconnect',
   )
+})
+
+/** Contract §2: the operation each documented `/v1` route performs. */
+const OPERATION_OF: Record<string, string> = {
+  'POST /v1/connect/sessions': 'connect',
+  'POST /v1/connect/sessions/{id}/complete': 'connect',
+  'GET /v1/connection': 'connection.read',
+  'DELETE /v1/connection': 'connection.delete',
+  'GET /v1/me': 'me',
+  'GET /v1/workspace/list': 'workspace.read',
+  'GET /v1/workspace/metadata': 'workspace.read',
+  'GET /v1/workspace/download': 'workspace.read',
+}
+
+function connectionRows(stack: Stack): unknown[] {
+  const sqlite = new Database(stack.config.databasePath, { readonly: true })
+  try {
+    return sqlite.prepare('select id, user_id, status, version from connections order by id').all()
+  } finally {
+    sqlite.close()
+  }
+}
+
+test('callers: each key may call only its operations; 403 before any work; unnamed keys 401', async (t) => {
+  const reader = await createIdentityKeys({ kid: 'reports-1' })
+  const connector = await createIdentityKeys({ kid: 'onboarding-1' })
+  const stray = await createIdentityKeys({ kid: 'stray-1' })
+  // The stack's own key is the main app's; the others are published beside it.
+  const stack = await startStack(t, {
+    identityKeys: [reader, connector, stray],
+    callers: (main) => ({
+      'main-app': { kids: [main.kid], operations: ['*'] },
+      reports: { kids: [reader.kid], operations: ['me', 'workspace.read', 'connection.read'] },
+      onboarding: { kids: [connector.kid], operations: ['connect'] },
+    }),
+  })
+  assert.equal((await stack.connect('user-a', 'dbid:alice')).status, 200)
+  const operations = await v1Operations(stack)
+  for (const { method, path } of operations) {
+    assert.ok(OPERATION_OF[`${method} ${path}`], `${method} ${path} has no operation in the table`)
+  }
+  const callers = [
+    { name: 'main-app', keys: stack.identity, allowed: new Set(Object.values(OPERATION_OF)) },
+    {
+      name: 'reports',
+      keys: reader,
+      allowed: new Set(['me', 'workspace.read', 'connection.read']),
+    },
+    { name: 'onboarding', keys: connector, allowed: new Set(['connect']) },
+  ]
+  const before = { sessions: sessionRows(stack), connections: connectionRows(stack) }
+  let refused = 0
+  for (const caller of callers) {
+    for (const { method, path } of operations) {
+      const operation = OPERATION_OF[`${method} ${path}`] as string
+      // Allowed writes would change rows on purpose; allowed reads must pass the check.
+      if (caller.allowed.has(operation) && method !== 'GET') continue
+      const what = `${caller.name}: ${method} ${path}`
+      stack.emulator.resetCounters()
+      const url = `${stack.internalUrl}${path.replace('{id}', 'a-session-id')}`
+      const query = path === '/v1/workspace/list' ? '?path=' : ''
+      const response = await readResponse(
+        await fetch(`${url}${query}`, {
+          method,
+          headers: { 'x-identity-assertion': await caller.keys.sign({ sub: 'user-a' }) },
+        }),
+      )
+      if (caller.allowed.has(operation)) {
+        assert.ok(![401, 403].includes(response.status), `${what} → ${response.status}`)
+        continue
+      }
+      assertProblem(response, 403, 'operation_not_allowed', what)
+      assert.equal(response.headers['cache-control'], 'no-store', what)
+      assert.equal(stack.emulator.counters().calls.length, 0, `${what}: reached Dropbox`)
+      assert.deepEqual(stack.emulator.counters().tokenRequests, {
+        authorization_code: 0,
+        refresh_token: 0,
+      })
+      refused++
+    }
+  }
+  assert.deepEqual(
+    { sessions: sessionRows(stack), connections: connectionRows(stack) },
+    before,
+    'a refused request changed a row',
+  )
+  // A key in IDENTITY_JWKS that no caller names: refused as an identity failure.
+  for (const { method, path } of operations) {
+    const response = await readResponse(
+      await fetch(`${stack.internalUrl}${path.replace('{id}', 'x')}`, {
+        method,
+        headers: { 'x-identity-assertion': await stray.sign({ sub: 'user-a' }) },
+      }),
+    )
+    assertProblem(response, 401, 'invalid_identity', `stray key: ${method} ${path}`)
+  }
+  // Audit lines (contract §9): who was refused, and where an identity failure came from.
+  const audit = stack.logs.parsed().filter((line) => line.audit === true)
+  const denied = audit.filter((line) => line.event === 'operation_not_allowed')
+  assert.equal(denied.length, refused)
+  assert.ok(denied.every((line) => line.user === 'user-a' && typeof line.caller === 'string'))
+  const rejected = audit.filter((line) => line.event === 'identity_rejected')
+  assert.ok(rejected.length >= operations.length)
+  assert.ok(rejected.every((line) => line.peer === '127.0.0.1' && line.kid === 'stray-1'))
+  // Request logs and metrics name the caller.
+  assert.ok(stack.logs.parsed().some((line) => line.caller === 'reports' && line.status === 200))
+  const metrics = await (await fetch(`${stack.internalUrl}/metrics`)).text()
+  assert.match(metrics, /http_request_duration_seconds_count\{[^}]*caller="reports"\}/)
+  const secrets = stackSecrets(stack)
+  for (const assertion of stack.mintedAssertions) secrets.add('assertion', assertion)
+  sweepLogs(secrets, 'connector log', stack.logs.lines)
+  t.diagnostic(
+    `callers: ${refused} refused requests, all 403 with 0 upstream calls, 0 rows changed`,
+  )
+})
+
+test('the public listener serves no /v1, metrics or docs path; the internal one no browser step', async (t) => {
+  const stack = await startStack(t)
+  const operations = await v1Operations(stack)
+  const paths = [
+    ...operations.map(({ method, path }) => [method, path.replace('{id}', 'x')] as const),
+    ...['/metrics', '/docs', '/docs/', '/docs/json', '/openapi.json', '/v1', '/v1/'].map(
+      (path) => ['GET', path] as const,
+    ),
+  ]
+  const assertion = await stack.assertionFor('user-a')
+  for (const [method, path] of paths) {
+    const response = await readResponse(
+      await fetch(`${stack.baseUrl}${path}`, {
+        method,
+        headers: { 'x-identity-assertion': assertion },
+      }),
+    )
+    assertProblem(response, 404, 'not_found', `public ${method} ${path}`)
+  }
+  for (const path of ['/connect?token=x', '/connect/callback?state=x&code=y']) {
+    assertProblem(
+      await readResponse(await fetch(`${stack.internalUrl}${path}`)),
+      404,
+      'not_found',
+      `internal ${path}`,
+    )
+  }
+  for (const base of [stack.baseUrl, stack.internalUrl]) {
+    assert.equal((await fetch(`${base}/healthz`)).status, 200)
+    assert.equal((await fetch(`${base}/readyz`)).status, 200)
+  }
+  t.diagnostic(`public listener: ${paths.length} internal paths, all 404`)
 })

@@ -228,7 +228,7 @@ test('GET /v1/workspace/list: generated queries are 2xx or a 4xx problem; invali
       stack.emulator.resetCounters()
       const assertion = await stack.assertionFor('fuzz-user')
       const response = await readResponse(
-        await fetch(`${stack.baseUrl}/v1/workspace/list${query(sent)}`, {
+        await fetch(`${stack.internalUrl}/v1/workspace/list${query(sent)}`, {
           headers: { 'x-identity-assertion': assertion },
         }),
       )
@@ -369,7 +369,7 @@ test('connect-session routes: generated ids and bodies are 201 or a 4xx problem,
       const what = `create ${contentType} ${JSON.stringify(body).slice(0, 80)}`
       const assertion = await stack.assertionFor('fuzz-user')
       const response = await readResponse(
-        await fetch(`${stack.baseUrl}/v1/connect/sessions`, {
+        await fetch(`${stack.internalUrl}/v1/connect/sessions`, {
           method: 'POST',
           headers: {
             'x-identity-assertion': assertion,
@@ -422,8 +422,10 @@ test('every route: wrong methods, unknown paths, hostile headers and oversized i
       stack.emulator.resetCounters()
       const what = `${method} ${path.slice(0, 80)} assertion=${assertion.slice(0, 20)}(${assertion.length})`
       const header = assertion === 'valid' ? await stack.assertionFor('fuzz-user') : assertion
+      // Browser steps on the public listener, the rest on the internal one (contract §5).
+      const base = path.startsWith('/connect') ? stack.baseUrl : stack.internalUrl
       const response = await readResponse(
-        await fetch(`${stack.baseUrl}${path}`, {
+        await fetch(`${base}${path}`, {
           method,
           redirect: 'manual',
           headers: { 'x-identity-assertion': header },
@@ -458,7 +460,7 @@ test('every route: wrong methods, unknown paths, hostile headers and oversized i
   for (const [what, path, headers, body, status] of big) {
     stack.emulator.resetCounters()
     const response = await readResponse(
-      await fetch(`${stack.baseUrl}${path}`, {
+      await fetch(`${stack.internalUrl}${path}`, {
         method: body === undefined ? 'GET' : 'POST',
         headers: { ...headers, 'x-identity-assertion': assertion },
         body,
@@ -521,7 +523,7 @@ function rawCorpus(assertion: string): Array<[string, string | Buffer]> {
 
 test('raw protocol-level input: 4xx, the connection closed, the process serving, nothing upstream', async (t) => {
   const stack = await connectedStack(t)
-  const port = Number(new URL(stack.baseUrl).port)
+  const port = Number(new URL(stack.internalUrl).port)
   const corpus = rawCorpus(await stack.assertionFor('fuzz-user'))
   const statuses: number[] = []
   for (const [what, request] of corpus) {
@@ -537,7 +539,7 @@ test('raw protocol-level input: 4xx, the connection closed, the process serving,
 
 test('raw protocol-level input: every 4xx is problem+json', async (t) => {
   const stack = await connectedStack(t)
-  const port = Number(new URL(stack.baseUrl).port)
+  const port = Number(new URL(stack.internalUrl).port)
   const failures: string[] = []
   for (const [what, request] of rawCorpus(await stack.assertionFor('fuzz-user'))) {
     const response = await rawRequest(port, request)

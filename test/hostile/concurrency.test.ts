@@ -59,7 +59,7 @@ test(`${USERS} users connect, refresh and disconnect at once over ${REPLICAS} re
 
   async function call(user: string, method: string, path: string): Promise<Response> {
     const replica = pick()
-    const response = await fetch(`${replica.baseUrl}${path}`, {
+    const response = await fetch(`${replica.process.internalUrl}${path}`, {
       method,
       headers: { 'x-identity-assertion': await world.assertion(user) },
     })
@@ -141,7 +141,7 @@ test(`${USERS} users connect, refresh and disconnect at once over ${REPLICAS} re
   assert.ok(rows.every((row) => row.status === 'connected'))
   for (const [index, account] of finalAccounts.entries()) {
     for (const replica of replicas) {
-      const response = await fetch(`${replica.baseUrl}/v1/me`, {
+      const response = await fetch(`${replica.process.internalUrl}/v1/me`, {
         headers: { 'x-identity-assertion': await world.assertion(`conc-user-${index}`) },
       })
       assert.equal(response.status, 200)

@@ -82,7 +82,7 @@ test('SIGTERM under load: in-flight finish, new requests refused cleanly, 503 re
     parked.push({
       kind: 'api',
       request: new ParkedRequest(
-        world.port,
+        world.internalPort,
         `GET /v1/me HTTP/1.1\r\nHost: connector\r\nX-Identity-Assertion: ${assertion}\r\n`,
       ),
     })
@@ -134,12 +134,14 @@ test('SIGTERM under load: in-flight finish, new requests refused cleanly, 503 re
       assert.equal((JSON.parse(response.body) as { code: string }).code, 'shutting_down')
     }
   }
-  // A new connection is refused outright: no half-served request.
-  const refused = await fetch(`${world.baseUrl}/healthz`).then(
-    (response) => `answered ${response.status}`,
-    (error: { cause?: { code?: string } }) => error.cause?.code,
-  )
-  assert.equal(refused, 'ECONNREFUSED')
+  // A new connection is refused outright on both listeners: no half-served request.
+  for (const base of [world.baseUrl, world.internalUrl]) {
+    const refused = await fetch(`${base}/healthz`).then(
+      (response) => `answered ${response.status}`,
+      (error: { cause?: { code?: string } }) => error.cause?.code,
+    )
+    assert.equal(refused, 'ECONNREFUSED', base)
+  }
 
   const results = await Promise.all(inFlight)
   for (const { index, status, body } of results) {

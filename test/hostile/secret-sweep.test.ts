@@ -175,7 +175,7 @@ test('no token, code, state, verifier, assertion or app secret in any log line, 
     emulator.counters().calls.at(-1)?.headers.authorization ?? '',
   )?.[1]
   const response = await fetch(
-    `${stack.baseUrl}/v1/me?assertion=${leakedAssertion}&code=${someAccessToken}`,
+    `${stack.internalUrl}/v1/me?assertion=${leakedAssertion}&code=${someAccessToken}`,
     {
       headers: {
         'x-identity-assertion': leakedAssertion,
@@ -197,7 +197,7 @@ test('no token, code, state, verifier, assertion or app secret in any log line, 
     secrets.add('assertion', assertion)
     await record(
       label,
-      await fetch(`${stack.baseUrl}/v1/me`, { headers: { 'x-identity-assertion': assertion } }),
+      await fetch(`${stack.internalUrl}/v1/me`, { headers: { 'x-identity-assertion': assertion } }),
     )
   }
   await sleep(100)

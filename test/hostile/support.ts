@@ -116,8 +116,12 @@ export interface World {
   identity: IdentityKeys
   dir: string
   databasePath: string
+  /** The public listener (browsers, probes). */
   port: number
   baseUrl: string
+  /** The internal listener (`/v1`, metrics, docs; contract §5). */
+  internalPort: number
+  internalUrl: string
   env: Record<string, string | undefined>
   /** Every assertion minted, for the secret sweep. */
   minted: string[]
@@ -131,7 +135,9 @@ export async function createWorld(
 ): Promise<World> {
   const dir = await tempDir(t, 'cc-hostile-')
   const port = await freePort()
+  const internalPort = await freePort()
   const baseUrl = `http://127.0.0.1:${port}`
+  const internalUrl = `http://127.0.0.1:${internalPort}`
   const emulator = await startEmulatorFor(t, baseUrl, {
     appKey: APP_KEY,
     appSecret: APP_SECRET,
@@ -144,6 +150,7 @@ export async function createWorld(
     HOME: process.env.HOME,
     ...testEnv({
       PORT: String(port),
+      INTERNAL_PORT: String(internalPort),
       HOST: '127.0.0.1',
       PUBLIC_BASE_URL: baseUrl,
       DATABASE_PATH: databasePath,
@@ -170,13 +177,15 @@ export async function createWorld(
     databasePath,
     port,
     baseUrl,
+    internalPort,
+    internalUrl,
     env,
     minted,
     assertion,
     async api(userId, method, path, init = {}) {
       const headers = new Headers(init.headers)
       if (userId !== null) headers.set('x-identity-assertion', await assertion(userId))
-      return fetch(`${baseUrl}${path}`, { ...init, method, headers })
+      return fetch(`${internalUrl}${path}`, { ...init, method, headers })
     },
   }
 }
@@ -184,18 +193,26 @@ export async function createWorld(
 export interface ConnectorProcess extends RunningProcess {
   /** Every JSON log line so far. */
   logLines(): string[]
+  /** This process's internal listener (its own when `PORT` was overridden). */
+  internalUrl: string
 }
 
-/** `node src/server.ts` with the world's environment; resolves once `/readyz` answers 200. */
+/**
+ * `node src/server.ts` with the world's environment; resolves once `/readyz` answers 200. A
+ * replica given its own `PORT` gets its own `INTERNAL_PORT` too.
+ */
 export async function startConnector(
   t: TestContext,
   world: World,
   env: Record<string, string> = {},
 ): Promise<ConnectorProcess> {
   const baseUrl = env.PORT ? `http://127.0.0.1:${env.PORT}` : world.baseUrl
+  const internalPort = env.INTERNAL_PORT ?? (env.PORT ? String(await freePort()) : undefined)
+  const internalUrl = internalPort ? `http://127.0.0.1:${internalPort}` : world.internalUrl
   const started = startProcess(['src/server.ts'], {
     ...world.env,
     ...env,
+    ...(internalPort ? { INTERNAL_PORT: internalPort } : {}),
   })
   t.after(() => {
     if (started.child.exitCode === null && started.child.signalCode === null)
@@ -215,6 +232,7 @@ export async function startConnector(
   }
   return {
     ...started,
+    internalUrl,
     logLines: () =>
       started
         .output()

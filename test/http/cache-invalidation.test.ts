@@ -20,10 +20,10 @@ test('disconnect and reconnect to another account: the next call sees it, warm c
   assert.equal((await stack.connect('user-1', ACCOUNT_IDS.bob)).status, 200)
   const assertion = await stack.assertionFor('user-1')
   const me = () =>
-    fetch(`${stack.baseUrl}/v1/me`, { headers: { 'x-identity-assertion': assertion } })
+    fetch(`${stack.internalUrl}/v1/me`, { headers: { 'x-identity-assertion': assertion } })
   for (let i = 0; i < 3; i++) assert.equal((await me()).status, 200)
 
-  const removed = await fetch(`${stack.baseUrl}/v1/connection`, {
+  const removed = await fetch(`${stack.internalUrl}/v1/connection`, {
     method: 'DELETE',
     headers: { 'x-identity-assertion': assertion },
   })

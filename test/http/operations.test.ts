@@ -86,11 +86,11 @@ test('GET /metrics exposes request durations by route pattern and status', async
   assert.match(response.headers['content-type'] as string, /^text\/plain/)
   assert.match(
     response.body,
-    /http_request_duration_seconds_count\{method="GET",route="\/healthz",status_code="200"\} 1/,
+    /http_request_duration_seconds_count\{method="GET",route="\/healthz",status_code="200",caller=""\} 1/,
   )
   assert.match(
     response.body,
-    /http_request_duration_seconds_count\{method="GET",route="\(unmatched\)",status_code="404"\} 1/,
+    /http_request_duration_seconds_count\{method="GET",route="\(unmatched\)",status_code="404",caller=""\} 1/,
   )
   assert.match(response.body, /# TYPE upstream_calls_total counter/)
   assert.match(response.body, /# TYPE token_refreshes_total counter/)

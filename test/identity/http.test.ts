@@ -31,11 +31,12 @@ function probeRoutes(app: FastifyInstance) {
   app.register(
     async (v1) => {
       await v1.register(identity, { verifier })
-      v1.get('/whoami', async (request) => requireIdentity(request))
+      const config = { operation: 'me' as const }
+      v1.get('/whoami', { config }, async (request) => requireIdentity(request))
       // Callers can name a user anywhere else; none of it may count.
-      v1.post('/whoami', async (request) => requireIdentity(request))
+      v1.post('/whoami', { config }, async (request) => requireIdentity(request))
       await v1.register(async (nested) => {
-        nested.get('/nested/whoami', async (request) => requireIdentity(request))
+        nested.get('/nested/whoami', { config }, async (request) => requireIdentity(request))
       })
     },
     { prefix: '/test-v1' },
@@ -76,7 +77,7 @@ test('a valid assertion reaches the handler as request.identity', async (t) => {
       headers: { [HEADER]: token },
     })
     assert.equal(response.statusCode, 200)
-    assert.deepEqual(response.json(), { userId: `user-${keys.alg}` })
+    assert.deepEqual(response.json(), { userId: `user-${keys.alg}`, caller: 'any' })
   }
 })
 
@@ -96,7 +97,7 @@ test('the query, body and other headers never name the user', async (t) => {
     headers: { [HEADER]: token, 'x-user-id': 'admin', 'x-forwarded-user': 'admin' },
     payload: { userId: 'admin', identity: { userId: 'admin' } },
   })
-  assert.deepEqual(response.json(), { userId: 'user-42' })
+  assert.deepEqual(response.json(), { userId: 'user-42', caller: 'any' })
   const unsigned = await app.inject({
     method: 'POST',
     url: '/test-v1/whoami?user_id=admin',

@@ -7,14 +7,31 @@
  * would guard only routes registered inside it, so `v1.register(identity)` followed by
  * `v1.register(routes)` would leave the routes open. Wrapped, the hook belongs to the scope
  * that registers it and to nothing above it, so `/healthz` and the browser pages stay public.
+ *
+ * Every route of the scope declares the operation it performs (`config: { operation }`); a
+ * route without one stops the boot, so no route can be reachable without a permission check.
+ * The check runs in `onRequest`, before any body parsing, database or upstream work.
  */
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
+import { decodeProtectedHeader } from 'jose'
+import type { Logger } from 'pino'
+import { ServiceError } from '../../errors.ts'
+import {
+  allows,
+  type Callers,
+  createCallers,
+  isOperation,
+  type Operation,
+} from '../../identity/callers.ts'
 import { identityFailure } from '../../identity/failures.ts'
 import { type IdentityVerifier, MAX_ASSERTION_BYTES } from '../../identity/verifier.ts'
+import { type Audit, createAudit } from '../../observability/audit.ts'
 
 export interface RequestIdentity {
   userId: string
+  /** The calling service, named by `IDENTITY_CALLERS` (`any` when it is unset). */
+  caller: string
 }
 
 declare module 'fastify' {
@@ -22,10 +39,18 @@ declare module 'fastify' {
     /** Set only by the identity plugin from a verified assertion; null elsewhere. */
     identity: RequestIdentity | null
   }
+  interface FastifyContextConfig {
+    /** What a `/v1` route does, for the caller's permissions (contract §2). */
+    operation?: Operation
+  }
 }
 
 export interface IdentityPluginOptions {
   verifier: IdentityVerifier
+  /** Default: `IDENTITY_CALLERS` unset, every key may call everything. */
+  callers?: Callers
+  /** Default: audit lines on the app's logger. */
+  audit?: Audit
 }
 
 const HEADER = 'x-identity-assertion'
@@ -60,18 +85,65 @@ function readAssertion(request: FastifyRequest): string {
   return value
 }
 
+const SAFE_KID = /^[A-Za-z0-9._:-]{1,64}$/
+
+/** The `kid` a rejected token claims, for the audit line; only when it is a plain short name. */
+function claimedKid(request: FastifyRequest): string | undefined {
+  const value = request.headers[HEADER]
+  if (typeof value !== 'string' || value.length > MAX_ASSERTION_BYTES) return undefined
+  try {
+    const kid = decodeProtectedHeader(value).kid
+    return typeof kid === 'string' && SAFE_KID.test(kid) ? kid : undefined
+  } catch {
+    return undefined
+  }
+}
+
 const identity: FastifyPluginAsync<IdentityPluginOptions> = async (app, options) => {
   if (!options?.verifier) throw new TypeError('identity plugin: the "verifier" option is required')
   const { verifier } = options
+  const callers = options.callers ?? createCallers(undefined)
+  const audit = options.audit ?? createAudit(app.log as Logger)
   if (!app.hasRequestDecorator('identity')) app.decorateRequest('identity', null)
+  app.addHook('onRoute', (route) => {
+    if (!isOperation(route.config?.operation)) {
+      throw new TypeError(
+        `identity plugin: route ${route.method} ${route.url} declares no valid config.operation`,
+      )
+    }
+  })
   app.addHook('onRequest', async (request) => {
+    let verified: { userId: string; kid: string }
     try {
-      const { userId } = await verifier.verify(readAssertion(request))
-      request.identity = { userId }
+      verified = await verifier.verify(readAssertion(request))
     } catch (error) {
-      request.log.info({ reason: (error as Error).message }, 'identity assertion rejected')
+      audit('identity_rejected', {
+        reason: (error as Error).message,
+        kid: claimedKid(request),
+        peer: request.socket.remoteAddress,
+      })
       throw error
     }
+    const caller = callers.callerFor(verified.kid)
+    if (caller === undefined) {
+      const failure = identityFailure('the signing key belongs to no configured caller')
+      audit('identity_rejected', {
+        reason: failure.message,
+        kid: verified.kid,
+        user: verified.userId,
+        peer: request.socket.remoteAddress,
+      })
+      throw failure
+    }
+    const operation = request.routeOptions.config.operation as Operation
+    if (!allows(caller, operation)) {
+      audit('operation_not_allowed', { user: verified.userId, caller: caller.name, operation })
+      throw new ServiceError(
+        'operation_not_allowed',
+        `the caller "${caller.name}" may not call the operation "${operation}"`,
+      )
+    }
+    request.identity = { userId: verified.userId, caller: caller.name }
   })
 }
 

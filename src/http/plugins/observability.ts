@@ -13,9 +13,17 @@ const observability: FastifyPluginAsync<{ metrics: Metrics }> = async (app, { me
     try {
       const route = routeOf(request)
       const ms = reply.elapsedTime
-      metrics.observeRequest(request.method, route, reply.statusCode, ms / 1000)
+      // Set only behind the identity plugin, after the assertion verified (contract §2).
+      const caller = request.identity?.caller
+      metrics.observeRequest(request.method, route, reply.statusCode, ms / 1000, caller)
       request.log.info(
-        { method: request.method, route, status: reply.statusCode, ms: Math.round(ms * 10) / 10 },
+        {
+          method: request.method,
+          route,
+          status: reply.statusCode,
+          ms: Math.round(ms * 10) / 10,
+          caller,
+        },
         'request completed',
       )
     } finally {

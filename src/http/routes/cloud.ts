@@ -55,6 +55,7 @@ const cloud: FastifyPluginAsyncTypebox<{ clients: CloudClientFactory }> = async 
   app.get(
     '/me',
     {
+      config: { operation: 'me' },
       schema: {
         tags: ['cloud'],
         summary: 'The connected Dropbox account.',
@@ -71,6 +72,7 @@ const cloud: FastifyPluginAsyncTypebox<{ clients: CloudClientFactory }> = async 
   app.get(
     '/workspace/list',
     {
+      config: { operation: 'workspace.read' },
       schema: {
         tags: ['cloud'],
         summary: 'List a folder of the workspace (or continue a listing with `cursor`).',

@@ -13,6 +13,7 @@ const connectSessions: FastifyPluginAsyncTypebox<{ flow: ConnectFlow }> = async 
   app.post(
     '/connect/sessions',
     {
+      config: { operation: 'connect' },
       schema: {
         tags: ['connect'],
         summary: "Start connecting Dropbox: returns the URL to send the user's browser to.",
@@ -33,6 +34,7 @@ const connectSessions: FastifyPluginAsyncTypebox<{ flow: ConnectFlow }> = async 
   app.post(
     '/connect/sessions/:id/complete',
     {
+      config: { operation: 'connect' },
       schema: {
         tags: ['connect'],
         summary: 'Finish connecting after the browser came back: only for the user who started it.',

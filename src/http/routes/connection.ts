@@ -10,6 +10,7 @@ const connection: FastifyPluginAsyncTypebox<{ flow: ConnectFlow }> = async (app,
   app.get(
     '/connection',
     {
+      config: { operation: 'connection.read' },
       schema: {
         tags: ['connection'],
         summary: "The user's Dropbox connection status (never a token).",
@@ -23,6 +24,7 @@ const connection: FastifyPluginAsyncTypebox<{ flow: ConnectFlow }> = async (app,
   app.delete(
     '/connection',
     {
+      config: { operation: 'connection.delete' },
       schema: {
         tags: ['connection'],
         summary:

@@ -5,7 +5,8 @@
  * only ever calls the connector server-to-server with a short-lived `X-Identity-Assertion`
  * (contract §2), and has three integration points (contract §3, §5):
  *   1. "Connect Dropbox": create a connect session, redirect the browser to its `connect_url`;
- *   2. the return page (`CONNECT_RETURN_URL`): call `complete` as the signed-in user;
+ *   2. the return page (`CONNECT_RETURN_URL`): call `complete` as the signed-in user, passing
+ *      on the `completion` secret the browser brought back;
  *   3. "Disconnect Dropbox": `DELETE /v1/connection`.
  * Everything else (`/v1/connection`, `/v1/me`, `/v1/workspace/list`) is plain reading.
  *
@@ -53,10 +54,18 @@ async function connectorClient(options: MainAppOptions) {
       .setExpirationTime('60s') // the connector accepts at most 300 s
       .sign(key)
 
-  return async (userId: string, method: string, path: string): Promise<ConnectorAnswer> => {
+  return async (
+    userId: string,
+    method: string,
+    path: string,
+    body?: object,
+  ): Promise<ConnectorAnswer> => {
+    const headers: Record<string, string> = { 'x-identity-assertion': await assertionFor(userId) }
+    if (body !== undefined) headers['content-type'] = 'application/json'
     const response = await fetch(new URL(path, options.connectorUrl), {
       method,
-      headers: { 'x-identity-assertion': await assertionFor(userId) },
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
       signal: AbortSignal.timeout(15_000),
     })
     const text = await response.text()
@@ -112,44 +121,46 @@ export async function buildMainApp(options: MainAppOptions): Promise<FastifyInst
   })
 
   // Integration point 2: Dropbox sent the browser back through the connector. Only `complete`,
-  // called with the *signed-in* user's assertion, attaches the Dropbox account.
-  app.get<{ Querystring: { session?: string; status?: string; error?: string } }>(
-    RETURN_PATH,
-    async (request, reply) => {
-      const user = currentUser(request)
-      const { session, status, error } = request.query
-      const outcome = (message: SafeHtml) =>
-        show(reply, user, 'Dropbox', html`${message}<p><a href="/">Back to your account</a></p>`)
-      if (status === 'denied') {
-        return outcome(
-          problem('You cancelled the Dropbox authorization, so nothing was connected.'),
-        )
-      }
-      if (status !== 'authorized' || !session) {
-        return outcome(
-          // The connector sends only `[a-z_]` codes; anything else in the URL is not shown.
-          problem(
-            `Dropbox reported an error (${/^[a-z_]{1,64}$/.test(error ?? '') ? error : 'unknown'}). Nothing was connected.`,
-          ),
-        )
-      }
-      const completed = await connector(
-        user.id,
-        'POST',
-        `/v1/connect/sessions/${encodeURIComponent(session)}/complete`,
+  // called with the *signed-in* user's assertion and the `completion` secret that only the
+  // consenting browser has, attaches the Dropbox account.
+  app.get<{
+    Querystring: { session?: string; status?: string; error?: string; completion?: string }
+  }>(RETURN_PATH, async (request, reply) => {
+    const user = currentUser(request)
+    const { session, status, error, completion } = request.query
+    const outcome = (message: SafeHtml) =>
+      show(reply, user, 'Dropbox', html`${message}<p><a href="/">Back to your account</a></p>`)
+    if (status === 'denied') {
+      return outcome(problem('You cancelled the Dropbox authorization, so nothing was connected.'))
+    }
+    if (status !== 'authorized' || !session) {
+      return outcome(
+        // The connector sends only `[a-z_]` codes; anything else in the URL is not shown.
+        problem(
+          `Dropbox reported an error (${/^[a-z_]{1,64}$/.test(error ?? '') ? error : 'unknown'}). Nothing was connected.`,
+        ),
       )
-      if (completed.status === 200) return reply.redirect('/?notice=connected', 303)
-      const messages: Record<string, string> = {
-        session_user_mismatch: `This Dropbox connection was started by another user, not by ${user.name} who is signed in now. For your safety nothing was connected and the link was cancelled.`,
-        session_expired: 'The connection attempt took too long and expired. Please try again.',
-        session_not_authorized:
-          'This connection attempt was already used or not authorized. Please try again.',
-        session_not_found: 'This connection attempt is unknown. Please try again.',
-      }
-      const code = String(completed.body.code)
-      return outcome(problem(messages[code] ?? describe(completed)))
-    },
-  )
+    }
+    const completed = await connector(
+      user.id,
+      'POST',
+      `/v1/connect/sessions/${encodeURIComponent(session)}/complete`,
+      { completion: completion ?? '' },
+    )
+    if (completed.status === 200) return reply.redirect('/?notice=connected', 303)
+    const messages: Record<string, string> = {
+      session_user_mismatch: `This Dropbox connection was started by another user, not by ${user.name} who is signed in now. For your safety nothing was connected.`,
+      completion_mismatch:
+        'This Dropbox connection was not finished in the browser that approved it. For your safety nothing was connected.',
+      session_already_completed: 'This Dropbox connection is already done.',
+      session_expired: 'The connection attempt took too long and expired. Please try again.',
+      session_not_authorized:
+        'This connection attempt was already used or not authorized. Please try again.',
+      session_not_found: 'This connection attempt is unknown. Please try again.',
+    }
+    const code = String(completed.body.code)
+    return outcome(problem(messages[code] ?? describe(completed)))
+  })
 
   // Integration point 3: disconnect (the connector revokes the token at Dropbox and forgets it).
   app.post('/dropbox/disconnect', async (request, reply) => {

@@ -39,12 +39,14 @@ export const ConnectionStatusSchema = Type.Object(
 
 export const CompleteBodySchema = Type.Object(
   {
-    completion: Type.String({
-      minLength: 1,
-      maxLength: 256,
-      description:
-        'The `completion` parameter of the return URL: proves the browser that consented is the one completing.',
-    }),
+    // Optional in the schema so that a missing secret is the 403 of contract §3.4, not a 400.
+    completion: Type.Optional(
+      Type.String({
+        maxLength: 256,
+        description:
+          'The `completion` parameter of the return URL: proves that the browser that consented is the one completing.',
+      }),
+    ),
   },
   { additionalProperties: false },
 )

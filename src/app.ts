@@ -19,7 +19,7 @@ import { createCloudClientFactory, createCloudProvider, TokenRefresher } from '.
 import type { RetryPolicy } from './cloud/upstream-policy.ts'
 import type { Config } from './config.ts'
 import { ConnectFlow } from './connect/connect-flow.ts'
-import { Revoker } from './connect/revocation.ts'
+import { drainPeriodically, type RevocationPolicy, Revoker } from './connect/revocation.ts'
 import { setUpListeners } from './http/listeners.ts'
 import docs from './http/plugins/docs.ts'
 import identity from './http/plugins/identity.ts'
@@ -70,9 +70,12 @@ export interface AppDeps {
   retryPolicy?: RetryPolicy
   readinessChecks?: ReadinessCheck[]
   audit?: Audit
+  /** The revocation queue's retry policy and drain interval (contract §7); tests shorten them. */
+  revocation?: Partial<RevocationPolicy> & { drainIntervalMs?: number }
 }
 
 const SESSION_PURGE_INTERVAL_MS = 60_000
+const REVOCATION_DRAIN_INTERVAL_MS = 15_000
 
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App> {
   const logger = deps.logger ?? createLogger(config.logLevel)
@@ -116,6 +119,14 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
     clock,
     cursors: new CursorEnvelope(deriveCursorKeys(config.vaultKeys)),
   })
+  const revoker = new Revoker({
+    auth: provider.auth,
+    queue: null,
+    audit,
+    metrics,
+    clock,
+    policy: deps.revocation,
+  })
   const flow = new ConnectFlow({
     sessions: vault.sessions,
     connections: vault.connections,
@@ -123,7 +134,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
     publicBaseUrl: config.publicBaseUrl,
     returnUrl: config.connectReturnUrl,
     clock,
-    revoker: new Revoker({ auth: provider.auth, queue: null, audit, metrics, clock }),
+    revoker,
     audit,
   })
 
@@ -160,6 +171,11 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
     })
   }, SESSION_PURGE_INTERVAL_MS)
   purgeTimer.unref()
+  const revocationDrain = drainPeriodically(
+    revoker,
+    deps.revocation?.drainIntervalMs ?? REVOCATION_DRAIN_INTERVAL_MS,
+    (error) => app.log.warn({ err: error }, 'draining the revocation queue failed'),
+  )
 
   app.addHook('preClose', async () => {
     draining = true
@@ -181,6 +197,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   app.addHook('onClose', async () => {
     await listeners.closed()
     clearInterval(purgeTimer)
+    await revocationDrain.stop()
     await provider.close()
     if (!deps.vault) await vault.close()
   })

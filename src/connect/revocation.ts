@@ -211,3 +211,36 @@ export class Revoker {
     }
   }
 }
+
+/**
+ * Drains at once (so a restart picks up what an earlier process queued) and then every
+ * `intervalMs`; one round at a time per process. `stop` waits for a running round.
+ */
+export function drainPeriodically(
+  revoker: Revoker,
+  intervalMs: number,
+  onError: (error: unknown) => void,
+): { stop(): Promise<void> } {
+  let running: Promise<void> | null = null
+  const tick = () => {
+    if (running !== null) return
+    running = revoker
+      .drain()
+      .then(
+        () => {},
+        (error: unknown) => onError(error),
+      )
+      .finally(() => {
+        running = null
+      })
+  }
+  const timer = setInterval(tick, intervalMs)
+  timer.unref()
+  tick()
+  return {
+    async stop() {
+      clearInterval(timer)
+      await running
+    },
+  }
+}

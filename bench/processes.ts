@@ -1,14 +1,21 @@
 /**
  * The processes a bench run drives, each with its own CPU: the Dropbox emulator, the
- * connector (`node src/server.ts`, the same command as `npm start`) and the reference proxy.
+ * connector (`node dist/server/server.js`, the bundle `npm start` runs) and the reference proxy.
  */
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { openSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { BUNDLE_ENTRY } from '../scripts/build.ts'
 import { TEST_ISSUER } from '../test/fixtures/identity.ts'
 import { freePort, PROJECT_ROOT, type RunningProcess, startProcess } from '../test/process.ts'
+
+/**
+ * What the bench starts as the connector: the bundle, as `npm start` and the image run it
+ * (run.ts builds it first); `BENCH_CONNECTOR_ENTRY=src/server.ts` measures the sources instead.
+ */
+export const CONNECTOR_ENTRY = process.env.BENCH_CONNECTOR_ENTRY ?? BUNDLE_ENTRY
 
 export interface Service {
   url: string
@@ -22,7 +29,7 @@ export interface Service {
   stop(): Promise<void>
 }
 
-const READY_TIMEOUT_MS = 20_000
+const READY_TIMEOUT_MS = 60_000
 
 const TICKS_PER_SECOND = 100
 
@@ -104,13 +111,15 @@ export interface ConnectorOptions {
   nodeArgs?: string[]
 }
 
-/** The connector exactly as deployed: `node src/server.ts`, configured by the environment. */
+/** The connector exactly as deployed (`CONNECTOR_ENTRY`), configured by the environment. */
 export async function startConnector(options: ConnectorOptions): Promise<Service> {
   const url = `http://127.0.0.1:${options.port}`
   const env = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
     PORT: String(options.port),
+    // One listener for everything (contract §5): the bench drives /v1 and the browser steps alike.
+    INTERNAL_PORT: String(options.port),
     HOST: '127.0.0.1',
     PUBLIC_BASE_URL: url,
     DATABASE_PATH: join(options.dir, 'connector.db'),
@@ -121,14 +130,14 @@ export async function startConnector(options: ConnectorOptions): Promise<Service
     DROPBOX_APP_SECRET: BENCH_APP.secret,
     DROPBOX_API_BASE_URL: options.emulatorUrl,
     DROPBOX_AUTHORIZE_URL: `${options.emulatorUrl}/oauth2/authorize`,
-    CONNECT_RETURN_URL: 'http://main-app.bench/integrations/dropbox/done',
+    CONNECT_RETURN_URL: 'http://127.0.0.1:9/integrations/dropbox/done',
     LOG_LEVEL: 'info',
     ...options.env,
   }
   // The request log goes to a file, as a log shipper would take it: its cost stays measured.
   const log = openSync(join(options.dir, 'connector.log'), 'a')
   const running = startLogged(
-    [...(options.nodeArgs ?? []), join(PROJECT_ROOT, 'src/server.ts')],
+    [...(options.nodeArgs ?? []), join(PROJECT_ROOT, CONNECTOR_ENTRY)],
     env,
     log,
   )

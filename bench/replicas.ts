@@ -1,5 +1,5 @@
 /**
- * F, scale-out (issue 11): the connector as N replicas (`node src/server.ts` each) on one fresh
+ * F, scale-out (issue 11): the connector as N replicas (`CONNECTOR_ENTRY` each) on one fresh
  * PostgreSQL database, beside one replica on the same database: steady `GET /v1/me` traffic
  * spread round-robin over the replicas (one autocannon per replica, the connections split
  * evenly), and a refresh storm spread over every replica, which must still make exactly one

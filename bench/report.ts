@@ -1,8 +1,10 @@
 /** The table on stdout and `bench/results/latest.json`: the same figures, ratios included. */
 import { writeFile } from 'node:fs/promises'
+import type { ColdStartResult } from './cold-start.ts'
 import type { LoadResult } from './load.ts'
 import type { MicroResult } from './micro.ts'
 import { LOAD_SCENARIOS } from './scenarios.ts'
+import type { SoakResult } from './soak.ts'
 import type { StormResult } from './storm.ts'
 
 /** A load phase and the CPU each process spent on it, in microseconds per request. */
@@ -14,12 +16,14 @@ export interface VariantReport {
   name: string
   connectSeconds: number
   rounds: Array<Record<string, PhaseResult>>
-  storm: StormResult
+  /** Absent in a soak run. */
+  storm: StormResult | null
   /** Connector RSS in MB. */
   rss: ConnectorRss
   /** The connector's V8 heap after the run (MB, from its /metrics). */
   heap: Record<string, number>
   connectorLogBytes: number
+  soak?: SoakResult
 }
 
 export interface ConnectorRss {
@@ -37,6 +41,7 @@ export interface BenchReport {
   variants: VariantReport[]
   micro: MicroResult[]
   durationSeconds: number
+  coldStart: ColdStartResult | null
 }
 
 export interface Row {
@@ -60,9 +65,17 @@ export interface Target {
   met: boolean
 }
 
-const RSS_LIMIT_MB = 200
-/** Growth from the first round to the last that still counts as flat. */
-const RSS_FLAT_MB = 10
+/** Issue 18's targets. */
+const TARGET = {
+  aOverR0: 0.7,
+  bOverR1: 0.85,
+  cOverR0List: 0.8,
+  cpuAOverR0: 1.6,
+  coldStartOverBare: 2.0,
+  rssAtReadyMb: 110,
+  rssAfterBenchMb: 300,
+  soakDrift: 0.05,
+}
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b)
@@ -99,73 +112,89 @@ export function rowsOf(variant: VariantReport): Row[] {
   return [...rows.values()]
 }
 
-export function targetsOf(variant: VariantReport, rows: Row[]): Target[] {
-  const none: Row = {
-    id: '',
-    title: '',
-    requestsPerSecond: 0,
-    p50Ms: 0,
-    p99Ms: 0,
-    failures: 0,
-    proxyCpuUs: 0,
-    emulatorCpuUs: 0,
-  }
-  const row = (id: string) => rows.find((r) => r.id === id) ?? none
-  const a = row('A')
-  const b = row('B')
-  const c = row('C')
-  const { storm, rss } = variant
-  const growth = (rss.afterRound.at(-1) ?? 0) - (rss.afterRound[0] ?? 0)
+export function targetsOf(
+  variant: VariantReport,
+  rows: Row[],
+  cold: ColdStartResult | null = null,
+): Target[] {
+  const row = (id: string) => rows.find((r) => r.id === id)
   const x = (n: number | undefined) => `${(n ?? Number.NaN).toFixed(2)}×`
-  return [
-    {
-      name: 'A throughput ≥ 0.8 × R0',
-      value: x(a.throughputRatio),
-      met: (a.throughputRatio ?? 0) >= 0.8,
-    },
-    { name: 'A p99 ≤ 1.5 × R0 p99', value: x(a.p99Ratio), met: (a.p99Ratio ?? Infinity) <= 1.5 },
-    {
-      name: 'B throughput ≥ 0.8 × R1',
-      value: x(b.throughputRatio),
-      met: (b.throughputRatio ?? 0) >= 0.8,
-    },
-    {
-      name: 'C throughput ≥ 0.8 × R0-list',
-      value: x(c.throughputRatio),
-      met: (c.throughputRatio ?? 0) >= 0.8,
-    },
-    {
-      name: 'D exactly 1 token request',
-      value: String(storm.tokenRequests),
-      met: storm.tokenRequests === 1 && storm.failures === 0,
-    },
-    {
-      name: 'D p99 < 2 × one refresh round trip',
-      value: `${storm.p99Ms.toFixed(1)} ms vs 2 × ${storm.refreshRoundTripMs.toFixed(1)} ms`,
-      met: storm.p99Ms < 2 * storm.refreshRoundTripMs,
-    },
-    {
-      name: `RSS after the run < ${RSS_LIMIT_MB} MB`,
-      value: `${rss.final?.toFixed(0)} MB`,
-      met: (rss.final ?? Infinity) < RSS_LIMIT_MB,
-    },
-    {
-      name: `RSS flat from round to round (< ${RSS_FLAT_MB} MB growth)`,
-      value: `${rss.afterRound.map((v) => v.toFixed(0)).join(' → ')} MB`,
-      met: growth < RSS_FLAT_MB,
-    },
-    {
-      name: 'no failed request',
-      value: String(rows.reduce((n, r) => n + r.failures, 0)),
-      met: rows.every((r) => r.failures === 0),
-    },
-  ]
+  const targets: Target[] = []
+  const ratio = (id: string, floor: string, min: number) => {
+    const r = row(id)
+    if (!r) return
+    targets.push({
+      name: `${id} throughput ÷ ${floor} ≥ ${min}`,
+      value: x(r.throughputRatio),
+      met: (r.throughputRatio ?? 0) >= min,
+    })
+  }
+  ratio('A', 'R0', TARGET.aOverR0)
+  ratio('B', 'R1', TARGET.bOverR1)
+  ratio('C', 'R0-list', TARGET.cOverR0List)
+  const a = row('A')
+  const r0 = row('R0')
+  if (a && r0) {
+    const cpu = a.proxyCpuUs / r0.proxyCpuUs
+    targets.push({
+      name: `connector CPU µs per A request ÷ R0's ≤ ${TARGET.cpuAOverR0}`,
+      value: `${x(cpu)} (${a.proxyCpuUs} vs ${r0.proxyCpuUs} µs)`,
+      met: cpu <= TARGET.cpuAOverR0,
+    })
+  }
+  if (cold) {
+    const ratio = cold.connector.readyMs / cold.bare.readyMs
+    targets.push(
+      {
+        name: `cold start to ready ÷ a bare Fastify app's ≤ ${TARGET.coldStartOverBare}`,
+        value: `${x(ratio)} (${cold.connector.readyMs.toFixed(0)} vs ${cold.bare.readyMs.toFixed(0)} ms)`,
+        met: ratio <= TARGET.coldStartOverBare,
+      },
+      {
+        name: `RSS at ready ≤ ${TARGET.rssAtReadyMb} MB`,
+        value: `${cold.connector.rssMb.toFixed(0)} MB (bare Fastify ${cold.bare.rssMb.toFixed(0)} MB)`,
+        met: cold.connector.rssMb <= TARGET.rssAtReadyMb,
+      },
+    )
+  }
+  const { storm, rss, soak } = variant
+  if (storm) {
+    targets.push(
+      {
+        name: 'D exactly 1 token request',
+        value: String(storm.tokenRequests),
+        met: storm.tokenRequests === 1 && storm.failures === 0,
+      },
+      {
+        name: 'D p99 < 2 × one refresh round trip',
+        value: `${storm.p99Ms.toFixed(1)} ms vs 2 × ${storm.refreshRoundTripMs.toFixed(1)} ms`,
+        met: storm.p99Ms < 2 * storm.refreshRoundTripMs,
+      },
+    )
+  }
+  targets.push({
+    name: `RSS after the ${soak ? 'soak' : 'bench'} ≤ ${TARGET.rssAfterBenchMb} MB`,
+    value: `${rss.final?.toFixed(0)} MB (after each round: ${rss.afterRound.map((v) => v.toFixed(0)).join(' → ') || '—'})`,
+    met: (rss.final ?? Infinity) <= TARGET.rssAfterBenchMb,
+  })
+  if (soak) {
+    targets.push({
+      name: `RSS drift over the soak after its first minute ≤ ${TARGET.soakDrift * 100} %`,
+      value: `${(soak.rssDrift * 100).toFixed(1)} % (${soak.samples.map((s) => s.rssMb.toFixed(0)).join(' → ')} MB; heap after GC ${(soak.heapDrift * 100).toFixed(1)} %)`,
+      met: Math.abs(soak.rssDrift) <= TARGET.soakDrift,
+    })
+  }
+  const failures =
+    rows.reduce((n, r) => n + r.failures, 0) +
+    (soak?.samples.reduce((n, s) => n + s.failures, 0) ?? 0)
+  targets.push({ name: 'no failed request', value: String(failures), met: failures === 0 })
+  return targets
 }
 
 export async function writeReport(report: BenchReport, path: string): Promise<void> {
   const variants = report.variants.map((variant) => {
     const rows = rowsOf(variant)
-    return { ...variant, rows, targets: targetsOf(variant, rows) }
+    return { ...variant, rows, targets: targetsOf(variant, rows, report.coldStart) }
   })
   await writeFile(path, `${JSON.stringify({ ...report, variants }, null, 2)}\n`)
 }
@@ -186,20 +215,23 @@ export function printReport(report: BenchReport): void {
       `## connector: ${variant.name} (users connected in ${variant.connectSeconds.toFixed(1)} s)`,
       '',
     )
-    out.push(
-      '| scenario | req/s | p50 ms | p99 ms | floor | req/s ÷ floor | p99 ÷ floor p99 | proxy CPU µs/req | emulator CPU µs/req |',
-    )
-    out.push('|---|--:|--:|--:|---|--:|--:|--:|--:|')
+    if (rows.length) {
+      out.push(
+        '| scenario | req/s | p50 ms | p99 ms | floor | req/s ÷ floor | p99 ÷ floor p99 | proxy CPU µs/req | emulator CPU µs/req |',
+        '|---|--:|--:|--:|---|--:|--:|--:|--:|',
+      )
+    }
     for (const row of rows) {
       out.push(
         `| ${row.id} | ${row.requestsPerSecond.toFixed(0)} | ${fixed(row.p50Ms, 2)} | ${fixed(row.p99Ms, 2)} | ${row.floor ?? '—'} | ${fixed(row.throughputRatio, 2)} | ${fixed(row.p99Ratio, 2)} | ${row.proxyCpuUs} | ${row.emulatorCpuUs} |`,
       )
     }
     const { storm } = variant
-    out.push(
-      '',
-      `D refresh storm: ${storm.concurrency} concurrent calls, ${storm.tokenRequests} token request(s), ${storm.rejectedUpstreamCalls} upstream 401s, ${storm.failures} failed; p50 ${storm.p50Ms.toFixed(1)} ms, p99 ${storm.p99Ms.toFixed(1)} ms, max ${storm.maxMs.toFixed(1)} ms; one refresh round trip alone ${storm.refreshRoundTripMs.toFixed(1)} ms; the same burst without expiry p99 ${storm.warmBurstP99Ms.toFixed(1)} ms`,
-    )
+    if (storm)
+      out.push(
+        '',
+        `D refresh storm: ${storm.concurrency} concurrent calls, ${storm.tokenRequests} token request(s), ${storm.rejectedUpstreamCalls} upstream 401s, ${storm.failures} failed; p50 ${storm.p50Ms.toFixed(1)} ms, p99 ${storm.p99Ms.toFixed(1)} ms, max ${storm.maxMs.toFixed(1)} ms; one refresh round trip alone ${storm.refreshRoundTripMs.toFixed(1)} ms; the same burst without expiry p99 ${storm.warmBurstP99Ms.toFixed(1)} ms`,
+      )
     const { rss } = variant
     out.push(
       `Connector RSS: boot ${rss.afterBoot?.toFixed(0)} MB, after connecting ${rss.afterConnect?.toFixed(0)} MB, after each round ${rss.afterRound.map((v) => v.toFixed(0)).join(', ')} MB, final ${rss.final?.toFixed(0)} MB (anonymous ${rss.finalAnon?.toFixed(0)} MB, the rest is mapped files such as the node binary); request log ${(variant.connectorLogBytes / 1024 / 1024).toFixed(1)} MB`,
@@ -210,11 +242,18 @@ export function printReport(report: BenchReport): void {
         .join(', ')}`,
     )
     out.push('', 'Targets:')
-    for (const target of targetsOf(variant, rows)) {
+    for (const target of targetsOf(variant, rows, report.coldStart)) {
       out.push(`  ${target.met ? 'met ' : 'MISS'}  ${target.name}: ${target.value}`)
     }
   }
-  out.push('', 'E micro (ops/s, this process):')
+  const cold = report.coldStart
+  if (cold) {
+    out.push(
+      '',
+      `Cold start (spawn → first 200 from /readyz, empty database, median of ${cold.connector.samples.length}): connector \`${cold.entry}\` ${cold.connector.readyMs.toFixed(0)} ms at ${cold.connector.rssMb.toFixed(0)} MB RSS; bare Fastify ${cold.bare.readyMs.toFixed(0)} ms at ${cold.bare.rssMb.toFixed(0)} MB`,
+    )
+  }
+  if (report.micro.length) out.push('', 'E micro (ops/s, this process):')
   for (const micro of report.micro)
     out.push(`  ${micro.opsPerSecond.toFixed(0).padStart(9)}  ${micro.name}`)
   out.push('', `total ${report.durationSeconds.toFixed(0)} s; bench/results/latest.json written`)

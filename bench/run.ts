@@ -2,7 +2,9 @@
  * `npm run bench` (issue 9): the connector against its physical floors, in one run.
  * Options: --seconds=N per phase (default 4), --rounds=N (default 3), --users=N (default 1000),
  * --connections=N (default 50), --profile (the connector runs with --cpu-prof; profiles land
- * in bench/results/profiles). BENCH_DATABASE_URL adds a PostgreSQL connector variant and F,
+ * in bench/results/profiles), --cold-runs=N cold starts of the connector and of a bare Fastify
+ * app (default 5), --soak S (instead of the rounds: S seconds of scenario A, RSS and heap after
+ * GC every minute; bench/soak.ts). BENCH_DATABASE_URL adds a PostgreSQL connector variant and F,
  * 3 replicas on one fresh PostgreSQL database (bench/replicas.ts).
  */
 import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises'
@@ -10,8 +12,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { createControlClient } from '../emulator/index.ts'
+import { BUNDLE_ENTRY, buildBundle } from '../scripts/build.ts'
 import { createIdentityKeys, TEST_ISSUER } from '../test/fixtures/identity.ts'
 import { freePort, PROJECT_ROOT } from '../test/process.ts'
+import { coldStart } from './cold-start.ts'
 import {
   connectUsers,
   createMinter,
@@ -23,9 +27,11 @@ import {
   seedAccounts,
   userId,
 } from './fixture.ts'
+import { connectInspector } from './inspector.ts'
 import { runLoad } from './load.ts'
 import { microBenchmarks } from './micro.ts'
 import {
+  CONNECTOR_ENTRY,
   heapOf,
   type Service,
   startConnector,
@@ -41,6 +47,7 @@ import {
   writeReport,
 } from './report.ts'
 import { type ConnectorVariant, LOAD_SCENARIOS, type LoadScenario } from './scenarios.ts'
+import { printSoak, soak } from './soak.ts'
 import { refreshStorm } from './storm.ts'
 
 const { values: args } = parseArgs({
@@ -51,6 +58,8 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '50' },
     profile: { type: 'boolean', default: false },
     only: { type: 'string' },
+    'cold-runs': { type: 'string', default: '5' },
+    soak: { type: 'string' },
   },
 })
 const settings = {
@@ -61,6 +70,11 @@ const settings = {
   profile: args.profile,
   /** Comma-separated scenario ids to run (for profiling one path); default all. */
   only: args.only?.split(',') ?? null,
+  coldRuns: Number(args['cold-runs']),
+  soakSeconds: args.soak === undefined ? null : Number(args.soak),
+}
+if (settings.soakSeconds !== null && !(settings.soakSeconds >= 60)) {
+  throw new Error('--soak takes the soak length in seconds, at least 60')
 }
 const scenarios = LOAD_SCENARIOS.filter(
   (s) => settings.only === null || settings.only.includes(s.id),
@@ -97,16 +111,27 @@ const report: BenchReport = {
   variants: [],
   micro: [],
   durationSeconds: 0,
+  coldStart: null,
 }
 
 let replicas: ReplicaRunResult | null = null
 try {
+  // First, while nothing else of the bench runs: spawn → first 200 from /readyz, alternating
+  // the connector (`npm start`'s command) with a bare Fastify app.
+  if (CONNECTOR_ENTRY === BUNDLE_ENTRY) {
+    log('building the bundle npm start runs (scripts/build.ts)')
+    await buildBundle()
+  }
+  log(`cold start: ${settings.coldRuns} × the connector and × a bare Fastify app`)
+  report.coldStart = await coldStart(settings.coldRuns)
   for (const variant of variants) {
     report.variants.push(await runVariant(variant))
   }
-  log('E: micro benchmarks')
-  report.micro = await microBenchmarks(keys, mint)
-  if (process.env.BENCH_DATABASE_URL) {
+  if (settings.soakSeconds === null) {
+    log('E: micro benchmarks')
+    report.micro = await microBenchmarks(keys, mint)
+  }
+  if (process.env.BENCH_DATABASE_URL && settings.soakSeconds === null) {
     log('F: 3 replicas on one PostgreSQL database (bench/replicas.ts)')
     const databaseUrl = process.env.BENCH_DATABASE_URL
     replicas = await replicaRun({
@@ -127,6 +152,9 @@ report.durationSeconds = (Date.now() - startedAt) / 1000
 await mkdir(RESULTS, { recursive: true })
 await writeReport(report, join(RESULTS, 'latest.json'))
 printReport(report)
+for (const variant of report.variants) {
+  if (variant.soak) process.stdout.write(`${printSoak(variant.soak).join('\n')}\n`)
+}
 if (replicas) printReplicaReport(replicas)
 
 async function runVariant(variant: ConnectorVariant) {
@@ -145,6 +173,7 @@ async function runVariant(variant: ConnectorVariant) {
   if (settings.profile) await mkdir(profileDir, { recursive: true })
   // Profiles count from their process's start: phase logs say where each phase falls in them.
   const connectorStartedAt = Date.now()
+  const inspectPort = settings.soakSeconds === null ? null : await freePort()
   const connector = await startConnector({
     port,
     emulatorUrl: emulator.url,
@@ -154,6 +183,7 @@ async function runVariant(variant: ConnectorVariant) {
     nodeArgs: [
       ...(process.env.BENCH_CONNECTOR_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
       ...(settings.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+      ...(inspectPort === null ? [] : [`--inspect=127.0.0.1:${inspectPort}`]),
     ],
   })
   services.push(connector)
@@ -228,6 +258,39 @@ async function runVariant(variant: ConnectorVariant) {
   const freshPool = () => {
     const size = 16_000 * settings.seconds
     return Array.from({ length: size }, (_, i) => mint(userId(i % settings.users)))
+  }
+
+  if (settings.soakSeconds !== null && inspectPort !== null) {
+    await reference.stop()
+    log(`[${variant.name}] soak: ${settings.soakSeconds} s of scenario A`)
+    const inspector = await connectInspector(inspectPort)
+    cursor = 0
+    const soaked = await soak({
+      connector,
+      inspector,
+      seconds: settings.soakSeconds,
+      connections: settings.connections,
+      path: '/v1/me',
+      nextHeaders: traffic('steady', []),
+      log: (message) => log(`[${variant.name}] ${message}`),
+    })
+    inspector.close()
+    // Under load at the end of the last minute, before its forced GC: the figure a host sees.
+    rss.final = soaked.samples.at(-1)?.rssMb
+    rss.finalAnon = (await connector.rssAnon()) / MB
+    const heap = await heapOf(connector.url)
+    await connector.stop()
+    await emulator.stop()
+    return {
+      name: variant.name,
+      connectSeconds,
+      rounds: [],
+      storm: null,
+      rss,
+      heap,
+      connectorLogBytes: (await stat(join(variantDir, 'connector.log'))).size,
+      soak: soaked,
+    }
   }
 
   log(`[${variant.name}] warm-up (JIT, connection pools, caches)`)

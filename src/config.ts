@@ -145,7 +145,7 @@ class Reader {
     if (value === undefined) return fallback
     if (value === 'true') return true
     if (value === 'false') return false
-    this.problems.push(`${name} must be "true" or "false"`)
+    this.problems.push(`${name} must be true or false (got "${value}")`)
     return fallback
   }
 

@@ -170,7 +170,7 @@ test('DROPBOX_FORCE_REAPPROVE takes true or false only', () => {
     true,
   )
   assert.deepEqual(configErrors(testEnv({ DROPBOX_FORCE_REAPPROVE: 'no' })), [
-    'DROPBOX_FORCE_REAPPROVE must be "true" or "false"',
+    'DROPBOX_FORCE_REAPPROVE must be true or false (got "no")',
   ])
 })
 

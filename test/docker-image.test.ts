@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
-import { cp, readFile } from 'node:fs/promises'
+import { cp, readFile, symlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { promisify } from 'node:util'
@@ -21,6 +21,10 @@ interface Dockerfile {
   healthcheck: string[]
   cmd: string[]
   user: string
+  /** The `build` stage: what it copies in and its last RUN (the bundle). */
+  build: { copies: string[]; run: string[] }
+  /** Runtime `COPY --from=build <from> <to>` pairs, `from` relative to the stage's /app. */
+  fromBuild: Array<[string, string]>
 }
 
 /** Reads the runtime facts from the Dockerfile itself, so this test cannot drift from it. */
@@ -29,6 +33,11 @@ function parseDockerfile(text: string): Dockerfile {
   const lines = joined.split('\n').map((line) => line.trim())
   const runtimeStart = lines.findIndex((line) => / AS runtime$/.test(line))
   const runtime = lines.slice(runtimeStart)
+  const buildStage = lines.slice(
+    lines.findIndex((line) => / AS build$/.test(line)),
+    runtimeStart,
+  )
+  const buildRun = buildStage.filter((line) => line.startsWith('RUN ')).at(-1) ?? ''
   const install = lines.find((line) => line.startsWith('RUN npm ci')) ?? ''
   const env: Record<string, string> = {}
   for (const line of runtime.filter((l) => l.startsWith('ENV '))) {
@@ -46,6 +55,18 @@ function parseDockerfile(text: string): Dockerfile {
     healthcheck: JSON.parse(healthLine.slice(healthLine.indexOf('CMD ') + 4)) as string[],
     cmd: JSON.parse(cmdLine.slice(4)) as string[],
     user: runtime.find((line) => line.startsWith('USER '))?.slice(5) ?? 'root',
+    build: {
+      copies: buildStage
+        .filter((line) => line.startsWith('COPY '))
+        .flatMap((line) => line.split(/\s+/).slice(1, -1)),
+      run: buildRun.slice(4).split(' '),
+    },
+    fromBuild: runtime
+      .filter((line) => line.startsWith('COPY --from=build '))
+      .map((line) => {
+        const [, , from, to] = line.split(/\s+/)
+        return [(from as string).replace(/^\/app\//, ''), to as string]
+      }),
   }
 }
 
@@ -69,6 +90,19 @@ test('what the image runs: production install, CMD, HEALTHCHECK, SIGTERM → exi
   }
   const [npm, ...npmArgs] = image.install.split(' ')
   await run(npm as string, npmArgs, { cwd: app, timeout: 300_000 })
+  // The build stage: its sources, this checkout's full install standing for its `npm ci`.
+  const stage = await tempDir(t, 'cc-image-build-')
+  for (const file of image.build.copies) {
+    await cp(join(PROJECT_ROOT, file), join(stage, file), { recursive: true })
+  }
+  await symlink(join(PROJECT_ROOT, 'node_modules'), join(stage, 'node_modules'))
+  const [buildCommand, ...buildArgs] = image.build.run
+  assert.equal(buildCommand, 'node')
+  await run(process.execPath, buildArgs, { cwd: stage, timeout: 120_000 })
+  assert.ok(image.fromBuild.length > 0, 'the runtime takes the bundle from the build stage')
+  for (const [from, to] of image.fromBuild) {
+    await cp(join(stage, from), join(app, to), { recursive: true })
+  }
   const installed = JSON.parse(
     (await run('npm', ['ls', '--omit=dev', '--json', '--depth=0'], { cwd: app })).stdout,
   ) as { dependencies: Record<string, unknown> }

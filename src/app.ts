@@ -113,7 +113,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   })
   const revoker = new Revoker({
     auth: provider.auth,
-    queue: null,
+    queue: vault.revocations,
     audit,
     metrics,
     clock,

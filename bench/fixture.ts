@@ -114,9 +114,11 @@ async function connectOne(
   const back = await fetch(callback, { redirect: 'manual', headers: { cookie } })
   await back.arrayBuffer()
   if (back.status !== 303) throw new Error(`connect ${user}: callback ${back.status}`)
+  const completion = new URL(back.headers.get('location') ?? '').searchParams.get('completion')
   const completed = await fetch(`${base}/v1/connect/sessions/${session.id}/complete`, {
     method: 'POST',
-    headers: { 'x-identity-assertion': mint(user) },
+    headers: { 'x-identity-assertion': mint(user), 'content-type': 'application/json' },
+    body: JSON.stringify({ completion }),
   })
   await completed.arrayBuffer()
   if (completed.status !== 200) throw new Error(`connect ${user}: complete ${completed.status}`)

@@ -21,7 +21,7 @@ import { TokenRefresher } from './cloud/token-refresher.ts'
 import type { RetryPolicy } from './cloud/upstream-policy.ts'
 import type { Config } from './config.ts'
 import { ConnectFlow } from './connect/connect-flow.ts'
-import { Revoker } from './connect/revocation.ts'
+import { drainPeriodically, type RevocationPolicy, Revoker } from './connect/revocation.ts'
 import { setUpListeners } from './http/listeners.ts'
 import docs from './http/plugins/docs.ts'
 import identity from './http/plugins/identity.ts'
@@ -64,9 +64,12 @@ export interface AppDeps {
   audit?: Audit
   /** Tests: a problem `code` a route's schema does not declare becomes a 500 (http/problem.ts). */
   strictProblemCodes?: boolean
+  /** The revocation queue's retry policy and drain interval (contract §7); tests shorten them. */
+  revocation?: Partial<RevocationPolicy> & { drainIntervalMs?: number }
 }
 
 const SESSION_PURGE_INTERVAL_MS = 60_000
+const REVOCATION_DRAIN_INTERVAL_MS = 15_000
 
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App> {
   const logger = deps.logger ?? createLogger(config.logLevel)
@@ -111,6 +114,14 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
     clock,
     cursors: new CursorEnvelope(deriveCursorKeys(config.vaultKeys)),
   })
+  const revoker = new Revoker({
+    auth: provider.auth,
+    queue: vault.revocations,
+    audit,
+    metrics,
+    clock,
+    policy: deps.revocation,
+  })
   const flow = new ConnectFlow({
     sessions: vault.sessions,
     connections: vault.connections,
@@ -118,7 +129,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
     publicBaseUrl: config.publicBaseUrl,
     returnUrl: config.connectReturnUrl,
     clock,
-    revoker: new Revoker({ auth: provider.auth, queue: null, audit, metrics, clock }),
+    revoker,
     audit,
   })
 
@@ -156,6 +167,11 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
     })
   }, SESSION_PURGE_INTERVAL_MS)
   purgeTimer.unref()
+  const revocationDrain = drainPeriodically(
+    revoker,
+    deps.revocation?.drainIntervalMs ?? REVOCATION_DRAIN_INTERVAL_MS,
+    (error) => app.log.warn({ err: error }, 'draining the revocation queue failed'),
+  )
 
   app.addHook('preClose', async () => {
     draining = true
@@ -177,6 +193,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   app.addHook('onClose', async () => {
     await listeners.closed()
     clearInterval(purgeTimer)
+    await revocationDrain.stop()
     await provider.close()
     if (!deps.vault) await vault.close()
   })

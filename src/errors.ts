@@ -8,6 +8,8 @@ export type ErrorCode =
   | 'invalid_cursor'
   | 'invalid_identity'
   | 'session_user_mismatch'
+  | 'completion_mismatch'
+  | 'session_already_completed'
   | 'operation_not_allowed'
   | 'not_found'
   | 'path_not_found'

@@ -31,6 +31,17 @@ export interface Stack {
   connect(userId: string, accountId: string): Promise<Response>
 }
 
+/** The `completion` secret of the callback's 303 to the main app's return URL (contract §3.3). */
+export function completionOf(toMainApp: Response): string {
+  const location = new URL(toMainApp.headers.get('location') as string)
+  const completion = location.searchParams.get('completion')
+  assert.ok(
+    completion,
+    `no completion in ${location.pathname}${location.search.replace(/completion=[^&]*/, '')}`,
+  )
+  return completion
+}
+
 export class Browser {
   readonly cookies = new Map<string, string>()
 
@@ -155,7 +166,9 @@ export async function startStack(
       })
       const toMainApp = await browser.get(back)
       assert.equal(toMainApp.status, 303)
-      return api(userId, 'POST', `/v1/connect/sessions/${session.id}/complete`)
+      return api(userId, 'POST', `/v1/connect/sessions/${session.id}/complete`, {
+        completion: completionOf(toMainApp),
+      })
     },
   }
   return stack

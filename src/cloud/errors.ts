@@ -25,11 +25,32 @@ export class NotConnectedError extends CloudAuthError {
   }
 }
 
+/** Why a connection needs a new connect (contract §5 `reason`). */
+export type ReconnectReason =
+  | { reason: 'revoked' }
+  | { reason: 'missing_scope'; missingScope: string }
+
 export class ReconnectRequiredError extends CloudAuthError {
-  constructor(detail = 'The Dropbox authorization was revoked or has expired: connect again.') {
+  readonly why: ReconnectReason
+  constructor(
+    detail = 'The Dropbox authorization was revoked or has expired: connect again.',
+    why: ReconnectReason = { reason: 'revoked' },
+  ) {
     super('reconnect_required', detail)
     this.name = 'ReconnectRequiredError'
+    this.why = why
   }
+
+  /** The answer for a connection already marked `reconnect_required` for `why`. */
+  static for(why: ReconnectReason): ReconnectRequiredError {
+    return why.reason === 'missing_scope'
+      ? new ReconnectRequiredError(missingScopeDetail(why.missingScope), why)
+      : new ReconnectRequiredError(undefined, why)
+  }
+}
+
+export function missingScopeDetail(scope: string): string {
+  return `The connection lacks the Dropbox scope "${scope}": connect again.`
 }
 
 export function upstreamUnavailable(retryAfterSeconds = 1): CloudError {

@@ -36,7 +36,9 @@ export function createCloudClientFactory(deps: {
     async forUser(userId: string): Promise<CloudClient> {
       const connection = await deps.vault.findByUser(userId, deps.provider.name)
       if (!connection) throw new NotConnectedError()
-      if (connection.status === 'reconnect_required') throw new ReconnectRequiredError()
+      if (connection.status === 'reconnect_required') {
+        throw ReconnectRequiredError.for(connection.reconnectReason ?? { reason: 'revoked' })
+      }
       const client = deps.provider.clientFor(
         new VaultTokenSource(connection, deps.vault, deps.refresher, deps.clock),
       )

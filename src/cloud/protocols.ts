@@ -2,6 +2,7 @@
  * The provider-agnostic ports. Routes and the
  * connect flow depend on these; only `src/dropbox/` implements them.
  */
+import type { ReconnectReason } from './errors.ts'
 import type {
   CloudAccount,
   CloudDownload,
@@ -64,6 +65,8 @@ export interface TokenSource {
   rootInfo(): RootInfo
   /** The provider reported a new root (e.g. the account joined a team): persist it. */
   updateRootInfo(rootInfo: RootInfo): Promise<void>
+  /** The provider refused the grant for good (e.g. `missing_scope`): mark the connection. */
+  reconnectRequired(why: ReconnectReason): Promise<void>
 }
 
 /** A user id in, a client bound to that user's stored tokens out. */

@@ -136,7 +136,9 @@ export class TokenRefresher {
     } catch (error) {
       if (error instanceof ReconnectRequiredError) {
         metrics.countTokenRefresh('invalid_grant')
-        const marked = await vault.markReconnectRequired(current.id, current.version)
+        const marked = await vault.markReconnectRequired(current.id, current.version, {
+          reason: 'revoked',
+        })
         // The row moved on meanwhile (a concurrent refresh committed): its token may be good.
         if (!marked) return this.#winnersToken(current, rejected, error)
         this.#deps.audit?.('reconnect_required', { user: current.userId, reason: 'invalid_grant' })

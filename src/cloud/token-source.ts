@@ -1,4 +1,5 @@
 import type { Connection, ConnectionVault } from '../vault/ports.ts'
+import type { ReconnectReason } from './errors.ts'
 import type { RootInfo } from './models.ts'
 import type { TokenSource } from './protocols.ts'
 import { needsRefresh, type TokenRefresher } from './token-refresher.ts'
@@ -46,5 +47,9 @@ export class VaultTokenSource implements TokenSource {
   async updateRootInfo(rootInfo: RootInfo): Promise<void> {
     const updated = await this.#vault.updateRootInfo(this.#connection.id, rootInfo)
     this.#connection = updated ?? { ...this.#connection, rootInfo }
+  }
+
+  async reconnectRequired(why: ReconnectReason): Promise<void> {
+    await this.#vault.markReconnectRequired(this.#connection.id, null, why)
   }
 }

@@ -6,10 +6,10 @@
  */
 
 import type { Provider } from '../cloud/models.ts'
-import type { CloudProvider } from '../cloud/protocols.ts'
+import type { CloudProvider, GrantedTokens } from '../cloud/protocols.ts'
 import { ServiceError } from '../errors.ts'
 import type { Audit } from '../observability/audit.ts'
-import type { ConnectionVault, ConnectSessionVault } from '../vault/ports.ts'
+import type { ConnectionVault, ConnectSession, ConnectSessionVault } from '../vault/ports.ts'
 import { type ConnectionStatusView, connectionStatusView } from './connection-status.ts'
 import type { Revoker } from './revocation.ts'
 import { hashSecret, pkceChallenge, randomSecret, sameHash } from './secrets.ts'
@@ -39,6 +39,22 @@ export interface ConnectFlowDeps {
 }
 
 const UPSTREAM_ERROR_CODE = /^[a-z_]{1,64}$/
+
+const NOT_AUTHORIZED: Partial<Record<ConnectSession['status'], string>> = {
+  created: 'the user has not opened the connect link yet',
+  started: 'the user has not finished the Dropbox consent yet',
+  denied: 'the user denied access on Dropbox',
+  failed: 'Dropbox reported an error, or the authorization could not be used',
+  cancelled: 'the session was cancelled',
+}
+
+/** What a refusal did to the session, truthfully (contract §3.4). */
+function refusalOutcome(session: ConnectSession, cancelled: boolean): string {
+  if (cancelled) return 'it has been cancelled and nothing was connected.'
+  if (session.status === 'completed') return 'it had already been completed and stays so.'
+  if (session.status === 'completing') return 'it is being completed and was left alone.'
+  return 'it had already ended, so nothing changed.'
+}
 const UNOPENED_TOKENS =
   'the stored tokens do not open (their vault key is not in VAULT_KEYS): the grant stays alive at Dropbox'
 
@@ -126,8 +142,11 @@ export class ConnectFlow {
     }
 
     let outcome: Parameters<ConnectSessionVault['finishCallback']>[1]
-    if (input.code) outcome = { status: 'authorized', code: input.code }
-    else if (input.error === 'access_denied') outcome = { status: 'denied' }
+    // Only the browser that consented gets this secret (in the 303 below): `complete` needs it.
+    const completion = randomSecret()
+    if (input.code) {
+      outcome = { status: 'authorized', code: input.code, completionHash: hashSecret(completion) }
+    } else if (input.error === 'access_denied') outcome = { status: 'denied' }
     else if (input.error) {
       outcome = {
         status: 'failed',
@@ -139,8 +158,10 @@ export class ConnectFlow {
     if (!finished) throw rejected('already finished', session)
     const target = new URL(this.#deps.returnUrl)
     target.searchParams.set('session', session.id)
-    if (outcome.status === 'authorized') target.searchParams.set('status', 'authorized')
-    else if (outcome.status === 'denied') target.searchParams.set('status', 'denied')
+    if (outcome.status === 'authorized') {
+      target.searchParams.set('status', 'authorized')
+      target.searchParams.set('completion', completion)
+    } else if (outcome.status === 'denied') target.searchParams.set('status', 'denied')
     else {
       target.searchParams.set('status', 'error')
       target.searchParams.set('error', outcome.errorCode)
@@ -148,56 +169,106 @@ export class ConnectFlow {
     return target.toString()
   }
 
-  /** `POST /v1/connect/sessions/{id}/complete`, called by the main app with the user's assertion. */
-  async complete(sessionId: string, userId: string): Promise<ConnectionStatusView> {
-    const { sessions, connections, provider, clock } = this.#deps
+  /**
+   * `POST /v1/connect/sessions/{id}/complete`, called by the main app with the user's assertion
+   * and the completion secret the consenting browser brought back (contract §3.4).
+   */
+  async complete(
+    sessionId: string,
+    userId: string,
+    completion: string | undefined,
+  ): Promise<ConnectionStatusView> {
+    const { sessions, clock, audit } = this.#deps
     const session = await sessions.findById(sessionId)
     if (!session) throw new ServiceError('session_not_found', 'No connect session with this id.')
     if (session.userId !== userId) {
-      await sessions.cancel(session.id)
-      this.#deps.audit('session_user_mismatch', {
+      const cancelled = await sessions.cancel(session.id)
+      audit('session_user_mismatch', {
         user: userId,
         session: session.id,
         session_user: session.userId,
+        cancelled,
       })
       throw new ServiceError(
         'session_user_mismatch',
-        'This connect session was started by another user; it has been cancelled.',
+        `This connect session was started by another user; ${refusalOutcome(session, cancelled)}`,
       )
     }
-    if (session.status === 'completed') {
-      throw new ServiceError(
-        'session_not_authorized',
-        'This connect session was already completed.',
-      )
-    }
-    if (session.expiresAt.getTime() <= clock()) {
+    const done = session.status === 'completed' || session.status === 'completing'
+    if (!done && session.expiresAt.getTime() <= clock()) {
       throw new ServiceError(
         'session_expired',
         'This connect session has expired: start a new one.',
       )
     }
-    if (session.status !== 'authorized') {
-      const why: Record<string, string> = {
-        created: 'the user has not opened the connect link yet',
-        started: 'the user has not finished the Dropbox consent yet',
-        denied: 'the user denied access on Dropbox',
-        failed: `Dropbox reported an error (${session.errorCode ?? 'unknown'})`,
-        cancelled: 'the session was cancelled',
-      }
+    if (!done && session.status !== 'authorized') {
       throw new ServiceError(
         'session_not_authorized',
-        `Not authorized: ${why[session.status] ?? session.status}.`,
+        `Not authorized: ${NOT_AUTHORIZED[session.status] ?? session.status}.`,
+      )
+    }
+    if (
+      completion === undefined ||
+      session.completionHash === null ||
+      !sameHash(hashSecret(completion), session.completionHash)
+    ) {
+      const cancelled = await sessions.cancel(session.id)
+      audit('completion_mismatch', { user: userId, session: session.id, cancelled })
+      throw new ServiceError(
+        'completion_mismatch',
+        `The completion secret is missing or is not the one given to the browser that consented; ${refusalOutcome(session, cancelled)}`,
+      )
+    }
+    if (session.status === 'completed') {
+      throw new ServiceError(
+        'session_already_completed',
+        'This connect session was already completed: the connection is in place.',
       )
     }
     const claimed = await sessions.claimAuthorization(session.id)
-    if (!claimed)
+    if (!claimed) {
       throw new ServiceError(
         'session_not_authorized',
-        'This connect session was already completed.',
+        'Another request is completing this connect session right now.',
       )
+    }
+    const granted = await this.#exchange(session.id, claimed)
+    try {
+      const view = await this.#store(userId, granted)
+      await sessions.settleCompletion(session.id, { status: 'completed' })
+      return view
+    } catch (error) {
+      // The code is spent: a retry could only be refused, so the session ends here.
+      await sessions
+        .settleCompletion(session.id, { status: 'failed', errorCode: 'connect_failed' })
+        .catch(() => {})
+      throw error
+    }
+  }
 
-    const granted = await provider.auth.exchangeCode(claimed)
+  /**
+   * The code exchange, once: a transient failure leaves the session completable (the same
+   * secret works until it expires); Dropbox refusing the code ends it (`410 session_expired`).
+   */
+  async #exchange(sessionId: string, claimed: { code: string; codeVerifier: string }) {
+    const { sessions, provider } = this.#deps
+    try {
+      return await provider.auth.exchangeCode(claimed)
+    } catch (error) {
+      const expired = error instanceof ServiceError && error.code === 'session_expired'
+      await sessions
+        .settleCompletion(
+          sessionId,
+          expired ? { status: 'failed', errorCode: 'invalid_grant' } : { status: 'authorized' },
+        )
+        .catch(() => {})
+      throw error
+    }
+  }
+
+  /** Reads the account and stores the connection; a grant that cannot be stored is revoked. */
+  async #store(userId: string, granted: GrantedTokens): Promise<ConnectionStatusView> {
+    const { connections, provider } = this.#deps
     // From here Dropbox holds a live grant: whatever stops it from being stored revokes it.
     let stored: Awaited<ReturnType<ConnectionVault['replace']>>
     try {

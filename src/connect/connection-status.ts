@@ -10,6 +10,8 @@ export interface ConnectionStatusView {
   scopes?: string[]
   connected_at?: string
   access_token_expires_at?: string
+  reason?: 'revoked' | 'missing_scope'
+  missing_scope?: string
 }
 
 export function connectionStatusView(
@@ -25,5 +27,17 @@ export function connectionStatusView(
     scopes: connection.scopes,
     connected_at: connection.connectedAt.toISOString(),
     ...(tokens ? { access_token_expires_at: tokens.accessTokenExpiresAt.toISOString() } : {}),
+    ...reasonFields(connection),
   }
+}
+
+/** Contract §5: with `reconnect_required`, why (and which scope is missing). */
+function reasonFields(
+  connection: Connection,
+): Pick<ConnectionStatusView, 'reason' | 'missing_scope'> {
+  const why = connection.reconnectReason
+  if (connection.status !== 'reconnect_required' || why === null) return {}
+  return why.reason === 'missing_scope'
+    ? { reason: why.reason, missing_scope: why.missingScope }
+    : { reason: why.reason }
 }

@@ -39,8 +39,7 @@ export const DEFAULT_REVOCATION_POLICY: RevocationPolicy = {
 
 export interface RevokerDeps {
   auth: CloudAuth
-  /** Null only until the store provides one: then an unreachable Dropbox is a logged failure. */
-  queue: RevocationQueue | null
+  queue: RevocationQueue
   audit: Audit
   metrics: Metrics
   clock: () => number
@@ -79,7 +78,6 @@ export class Revoker {
       return
     }
     try {
-      if (queue === null) throw new Error('no revocation queue')
       await queue.enqueue({
         ...owner,
         tokens: attempt.tokens,
@@ -87,6 +85,7 @@ export class Revoker {
       })
       metrics.countRevocation('queued')
       audit('revocation_queued', fields)
+      metrics.setRevocationQueueDepth(await queue.depth())
     } catch (error) {
       metrics.countRevocation('failed')
       audit('revocation_failed', {
@@ -107,7 +106,6 @@ export class Revoker {
   async drain(): Promise<number> {
     const { queue, clock, metrics } = this.#deps
     const { leaseMs, batch } = this.#policy
-    if (queue === null) return 0
     const claimed = await queue.claimDue({ now: new Date(clock()), leaseMs, limit: batch })
     for (const entry of claimed) await this.#retry(entry)
     metrics.setRevocationQueueDepth(await queue.depth())
@@ -116,7 +114,7 @@ export class Revoker {
 
   async #retry(entry: QueuedRevocation): Promise<void> {
     const { audit, metrics, clock } = this.#deps
-    const queue = this.#deps.queue as RevocationQueue
+    const { queue } = this.#deps
     const fields = {
       user: entry.userId,
       reason: entry.reason,
@@ -130,20 +128,19 @@ export class Revoker {
         ...fields,
         why: 'the queued tokens do not open: their vault key is not in VAULT_KEYS',
       })
-      if (tooOld) await queue.remove(entry.id, entry.claim)
-      else
-        await queue.retryLater(entry.id, entry.claim, { dueAt: this.#nextTry(entry), tokens: null })
+      if (tooOld) await queue.remove(entry)
+      else await queue.retryLater(entry, { dueAt: this.#nextTry(entry), tokens: null })
       return
     }
     const attempt = await this.#attempt(entry.tokens)
     if (attempt.outcome !== 'unreachable') {
-      await queue.remove(entry.id, entry.claim)
+      await queue.remove(entry)
       metrics.countRevocation(attempt.outcome === 'revoked' ? 'ok' : 'already_dead')
       audit('revocation_succeeded', { ...fields, outcome: attempt.outcome })
       return
     }
     if (tooOld) {
-      await queue.remove(entry.id, entry.claim)
+      await queue.remove(entry)
       metrics.countRevocation('failed')
       audit('revocation_failed', {
         ...fields,
@@ -151,7 +148,7 @@ export class Revoker {
       })
       return
     }
-    await queue.retryLater(entry.id, entry.claim, {
+    await queue.retryLater(entry, {
       dueAt: this.#nextTry(entry),
       tokens: attempt.tokens,
     })
@@ -204,5 +201,38 @@ export class Revoker {
       if (error instanceof ReconnectRequiredError) return { outcome: 'already_dead' }
       return { outcome: 'unreachable', tokens }
     }
+  }
+}
+
+/**
+ * Drains at once (so a restart picks up what an earlier process queued) and then every
+ * `intervalMs`; one round at a time per process. `stop` waits for a running round.
+ */
+export function drainPeriodically(
+  revoker: Revoker,
+  intervalMs: number,
+  onError: (error: unknown) => void,
+): { stop(): Promise<void> } {
+  let running: Promise<void> | null = null
+  const tick = () => {
+    if (running !== null) return
+    running = revoker
+      .drain()
+      .then(
+        () => {},
+        (error: unknown) => onError(error),
+      )
+      .finally(() => {
+        running = null
+      })
+  }
+  const timer = setInterval(tick, intervalMs)
+  timer.unref()
+  tick()
+  return {
+    async stop() {
+      clearInterval(timer)
+      await running
+    },
   }
 }

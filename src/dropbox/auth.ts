@@ -249,6 +249,7 @@ class GrantedTokenSource implements TokenSource {
     return { type: 'user', rootNamespaceId: 'home', homeNamespaceId: 'home', homePath: null }
   }
   async updateRootInfo() {}
+  async reconnectRequired() {}
 }
 
 /**
@@ -283,6 +284,9 @@ export class LegacyStaticTokenAuth implements TokenSource {
   async updateRootInfo(rootInfo: RootInfo): Promise<void> {
     this.#rootInfo = rootInfo
   }
+
+  /** Nothing stored to mark: the static token stays what the settings say. */
+  async reconnectRequired(): Promise<void> {}
 }
 
 export type { RetryPolicy }

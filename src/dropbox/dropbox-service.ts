@@ -176,6 +176,10 @@ export class DropboxService implements CloudClient {
           await this.#tokens.updateRootInfo(error.rootInfo)
           continue
         }
+        // The stored connection says so too, so every later call and GET /v1/connection agree.
+        if (error instanceof ReconnectRequiredError && error.why.reason === 'missing_scope') {
+          await this.#tokens.reconnectRequired(error.why)
+        }
         throw error
       }
     }

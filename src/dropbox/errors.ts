@@ -92,9 +92,7 @@ export function translateDropboxError(
       if (tagOf(error) === 'missing_scope') {
         const scope = typeof error?.required_scope === 'string' ? error.required_scope : 'unknown'
         return {
-          error: new ReconnectRequiredError(
-            `The connection lacks the Dropbox scope "${scope}": connect again.`,
-          ),
+          error: ReconnectRequiredError.for({ reason: 'missing_scope', missingScope: scope }),
           outcome: 'auth_error',
         }
       }

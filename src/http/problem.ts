@@ -16,6 +16,8 @@ const STATUS_AND_TITLE: Record<ErrorCode, [number, string]> = {
   invalid_cursor: [400, 'Invalid cursor'],
   invalid_identity: [401, 'Invalid identity assertion'],
   session_user_mismatch: [403, 'Connect session belongs to another user'],
+  completion_mismatch: [403, 'Completion secret does not match'],
+  session_already_completed: [409, 'Connect session already completed'],
   operation_not_allowed: [403, 'Operation not allowed for this caller'],
   not_found: [404, 'Not found'],
   path_not_found: [404, 'Path not found'],

@@ -42,7 +42,10 @@ export function openTokens(
 }
 
 /** For tokens handed back only for revocation: unreadable ones are simply not revoked. */
-export function openTokensOrNull(ring: KeyRing, row: ConnectionRow): TokenSet | null {
+export function openTokensOrNull(
+  ring: KeyRing,
+  row: Parameters<typeof openTokens>[1],
+): TokenSet | null {
   try {
     return openTokens(ring, row)
   } catch {
@@ -75,6 +78,12 @@ export function toConnection(row: ConnectionRow): Connection {
       homePath: row.homePath,
     },
     status: row.status,
+    reconnectReason:
+      row.status !== 'reconnect_required'
+        ? null
+        : row.reconnectReason === 'missing_scope' && row.missingScope !== null
+          ? { reason: 'missing_scope', missingScope: row.missingScope }
+          : { reason: 'revoked' },
     version: row.version,
     connectedAt: row.connectedAt,
     updatedAt: row.updatedAt,

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { Clock } from '../clock.ts'
+import type { ReconnectReason } from '../cloud/errors.ts'
 import type { Provider, RootInfo, TokenSet } from '../cloud/models.ts'
 import { ServiceError } from '../errors.ts'
 import {
@@ -113,10 +114,13 @@ export class StoredConnectionVault implements ConnectionVault, RefreshLeases {
 
   async markReconnectRequired(
     connectionId: string,
-    expectedVersion: number,
+    expectedVersion: number | null,
+    why: ReconnectReason,
   ): Promise<Connection | null> {
-    const row = await this.#compareAndSwap(connectionId, expectedVersion, {
+    const row = await this.#compareAndSwap(connectionId, expectedVersion ?? undefined, {
       status: 'reconnect_required',
+      reconnectReason: why.reason,
+      missingScope: why.reason === 'missing_scope' ? why.missingScope : null,
     })
     return row ? toConnection(row) : null
   }
@@ -144,7 +148,7 @@ export class StoredConnectionVault implements ConnectionVault, RefreshLeases {
   /** A token or status change: only at `expectedVersion`; the cache entry goes either way. */
   async #compareAndSwap(
     connectionId: string,
-    expectedVersion: number,
+    expectedVersion: number | undefined,
     changes: ConnectionChanges,
   ): Promise<ConnectionRow | undefined> {
     const row = await this.#store.updateConnection(

@@ -3,6 +3,7 @@
  * through these interfaces; how rows are stored and sealed stays inside `src/vault/`.
  * Every method is async so a PostgreSQL adapter can sit behind the same port (contract §7, §11).
  */
+import type { ReconnectReason } from '../cloud/errors.ts'
 import type { Provider, RootInfo, TokenSet } from '../cloud/models.ts'
 
 export type ConnectionStatus = 'connected' | 'reconnect_required'
@@ -18,6 +19,8 @@ export interface Connection {
   tokenType: string
   rootInfo: RootInfo
   status: ConnectionStatus
+  /** With `reconnect_required`: why (contract §5); null while connected. */
+  reconnectReason: ReconnectReason | null
   /** Bumped by every token or status change; the compare-and-swap handle. */
   version: number
   connectedAt: Date
@@ -51,8 +54,15 @@ export interface ConnectionVault {
     tokens: TokenSet,
   ): Promise<Connection | null>
   updateRootInfo(connectionId: string, rootInfo: RootInfo): Promise<Connection | null>
-  /** Terminal until a new connect (refresh got `invalid_grant`). */
-  markReconnectRequired(connectionId: string, expectedVersion: number): Promise<Connection | null>
+  /**
+   * Terminal until a new connect: a refresh got `invalid_grant` (`revoked`; only at
+   * `expectedVersion`), or Dropbox answered `missing_scope` (any version).
+   */
+  markReconnectRequired(
+    connectionId: string,
+    expectedVersion: number | null,
+    why: ReconnectReason,
+  ): Promise<Connection | null>
   /** Deletes the user's connection and its secrets; returns its tokens for revocation. */
   remove(
     userId: string,
@@ -66,6 +76,7 @@ export type ConnectSessionStatus =
   | 'authorized'
   | 'denied'
   | 'failed'
+  | 'completing'
   | 'completed'
   | 'cancelled'
 
@@ -76,6 +87,8 @@ export interface ConnectSession {
   status: ConnectSessionStatus
   /** The upstream error code when status is `failed` (e.g. `server_error`). */
   errorCode: string | null
+  /** The hash of the completion secret (contract §3.3), set when the callback authorizes. */
+  completionHash: string | null
   expiresAt: Date
   createdAt: Date
 }
@@ -113,17 +126,32 @@ export interface ConnectSessionVault {
   finishCallback(
     id: string,
     outcome:
-      | { status: 'authorized'; code: string }
+      | { status: 'authorized'; code: string; completionHash: string }
       | { status: 'denied' }
       | { status: 'failed'; errorCode: string },
   ): Promise<ConnectSession | null>
   /**
-   * Atomically moves an `authorized` session to `completed` and returns the opened code and
-   * verifier (which are erased from the row). Returns null if it was not `authorized`.
+   * Atomically moves an `authorized`, unexpired session to `completing` and returns the opened
+   * code and verifier (kept until `settleCompletion`). Null if it was not `authorized`: exactly
+   * one request completes at a time.
    */
   claimAuthorization(id: string): Promise<{ code: string; codeVerifier: string } | null>
-  /** Cancels a session and erases its secrets (user mismatch). */
-  cancel(id: string): Promise<void>
+  /**
+   * Ends a `completing` session: `completed` (secrets erased), back to `authorized` after a
+   * transient failure (completable again, contract §3.4), or `failed` with an error code.
+   */
+  settleCompletion(
+    id: string,
+    outcome:
+      | { status: 'completed' }
+      | { status: 'authorized' }
+      | { status: 'failed'; errorCode: string },
+  ): Promise<void>
+  /**
+   * Cancels a session that is neither completed nor being completed, and erases its secrets.
+   * Returns whether it did (a refusal's detail must not claim a cancellation that did not happen).
+   */
+  cancel(id: string): Promise<boolean>
   /** Deletes sessions that expired before `now`; returns how many. */
   purgeExpired(now: Date): Promise<number>
 }
@@ -178,12 +206,11 @@ export interface RevocationQueue {
   }): Promise<void>
   /** Claims up to `limit` entries due at `now` for `leaseMs`, oldest first. */
   claimDue(input: { now: Date; leaseMs: number; limit: number }): Promise<QueuedRevocation[]>
-  /** Deletes the entry (confirmed, already dead, or given up) if `claim` still holds it. */
-  remove(id: string, claim: string): Promise<void>
+  /** Deletes the entry (confirmed, already dead, or given up) if its claim still holds it. */
+  remove(entry: QueuedRevocation): Promise<void>
   /** Gives the entry back until `dueAt`, with the tokens as they are now (a refresh may have replaced them). */
   retryLater(
-    id: string,
-    claim: string,
+    entry: QueuedRevocation,
     input: { dueAt: Date; tokens: TokenSet | null },
   ): Promise<void>
   depth(): Promise<number>

@@ -48,6 +48,7 @@ export function toSession(row: SessionRow): ConnectSession {
     provider: row.provider,
     status: row.status,
     errorCode: row.errorCode,
+    completionHash: row.completionHash,
     expiresAt: row.expiresAt,
     createdAt: row.createdAt,
   }

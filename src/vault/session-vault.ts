@@ -21,18 +21,20 @@ import {
 import type { VaultStore } from './store.ts'
 
 type CallbackOutcome =
-  | { status: 'authorized'; code: string }
+  | { status: 'authorized'; code: string; completionHash: string }
   | { status: 'denied' }
   | { status: 'failed'; errorCode: string }
 
-/** A completed session already made its connection: a cancel only erases what is left. */
+/**
+ * A completed session already made its connection, and one being completed is its user's
+ * (the assertion and the completion secret matched): neither is cancelled.
+ */
 const CANCELLABLE: readonly ConnectSessionStatus[] = [
   'created',
   'started',
   'authorized',
   'denied',
   'failed',
-  'cancelled',
 ]
 
 export class StoredConnectSessionVault implements ConnectSessionVault {
@@ -108,7 +110,11 @@ export class StoredConnectSessionVault implements ConnectSessionVault {
     if (session?.status !== 'started') return null
     const changes =
       outcome.status === 'authorized'
-        ? { status: outcome.status, ...sealCode(this.#ring, session, outcome.code) }
+        ? {
+            status: outcome.status,
+            completionHash: outcome.completionHash,
+            ...sealCode(this.#ring, session, outcome.code),
+          }
         : {
             status: outcome.status,
             errorCode: outcome.status === 'failed' ? outcome.errorCode : null,
@@ -133,21 +139,41 @@ export class StoredConnectSessionVault implements ConnectSessionVault {
       code: openSessionSecret(this.#ring, session, 'authorization_code'),
       codeVerifier: openSessionSecret(this.#ring, session, 'code_verifier'),
     }
+    // The secrets stay until the completion settles: a transient failure makes it completable again.
     const claimed = await this.#store.updateSession(
       id,
-      { status: 'completed', ...ERASED_SECRETS },
-      { from: ['authorized'] },
+      { status: 'completing' },
+      { from: ['authorized'], unexpiredAt: now },
     )
     return claimed ? secrets : null
   }
 
-  /** Cancels a session and erases its secrets (user mismatch). */
-  async cancel(id: string): Promise<void> {
-    await this.#store.updateSession(
+  async settleCompletion(
+    id: string,
+    outcome:
+      | { status: 'completed' }
+      | { status: 'authorized' }
+      | { status: 'failed'; errorCode: string },
+  ): Promise<void> {
+    const changes =
+      outcome.status === 'authorized'
+        ? { status: outcome.status }
+        : {
+            status: outcome.status,
+            errorCode: outcome.status === 'failed' ? outcome.errorCode : null,
+            ...ERASED_SECRETS,
+          }
+    await this.#store.updateSession(id, changes, { from: ['completing'] })
+  }
+
+  /** Cancels a session and erases its secrets (a refused complete); true if it did. */
+  async cancel(id: string): Promise<boolean> {
+    const row = await this.#store.updateSession(
       id,
       { status: 'cancelled', ...ERASED_SECRETS },
       { from: CANCELLABLE },
     )
+    return row !== undefined && row !== null
   }
 
   async purgeExpired(now: Date): Promise<number> {

@@ -18,13 +18,17 @@ export type ConnectionRow = sqlite.ConnectionRow
 export type ConnectSessionRow = sqlite.ConnectSessionRow
 export type NewConnectionRow = typeof sqlite.connections.$inferInsert
 export type NewConnectSessionRow = typeof sqlite.connectSessions.$inferInsert
+export type RevocationRow = sqlite.RevocationRow
+export type NewRevocationRow = typeof sqlite.revocations.$inferInsert
 
 /** Both dialects' rows must be the same types: one vault maps and seals them. */
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
 const SAME_ROWS: Same<ConnectionRow, pg.ConnectionRow> &
   Same<ConnectSessionRow, pg.ConnectSessionRow> &
   Same<NewConnectionRow, typeof pg.connections.$inferInsert> &
-  Same<NewConnectSessionRow, typeof pg.connectSessions.$inferInsert> = true
+  Same<NewConnectSessionRow, typeof pg.connectSessions.$inferInsert> &
+  Same<RevocationRow, pg.RevocationRow> &
+  Same<NewRevocationRow, typeof pg.revocations.$inferInsert> = true
 void SAME_ROWS
 
 /** The columns a token, status or root change may write; `version` is the store's to bump. */
@@ -36,6 +40,8 @@ export type ConnectionChanges = Partial<
     | 'accessTokenExpiresAt'
     | 'keyId'
     | 'status'
+    | 'reconnectReason'
+    | 'missingScope'
     | 'rootType'
     | 'rootNamespaceId'
     | 'homeNamespaceId'
@@ -104,6 +110,35 @@ export interface VaultStore {
     guard: SessionGuard,
   ): Promise<ConnectSessionRow | undefined>
   deleteSessionsExpiredBefore(now: Date): Promise<number>
+
+  /** The revocation queue (contract §7); see `revocation-queue.ts`. */
+  insertRevocation(row: NewRevocationRow): Promise<void>
+  /** Ids of up to `limit` entries due at `now`, oldest due first (no state change). */
+  dueRevocations(now: Date, limit: number): Promise<string[]>
+  /**
+   * Claims one entry if it is still due at `now`: one conditional write, so of several claimers
+   * exactly one wins. Moves `dueAt` to `until`, sets `claim`, counts the attempt.
+   */
+  claimRevocation(
+    id: string,
+    now: Date,
+    until: Date,
+    claim: string,
+  ): Promise<RevocationRow | undefined>
+  /** Deletes the entry while `claim` holds it. */
+  deleteRevocation(id: string, claim: string): Promise<void>
+  /** Writes `changes` while `claim` holds the entry. */
+  updateRevocation(
+    id: string,
+    claim: string,
+    changes: Partial<
+      Pick<
+        RevocationRow,
+        'dueAt' | 'accessToken' | 'refreshToken' | 'accessTokenExpiresAt' | 'keyId' | 'claim'
+      >
+    >,
+  ): Promise<void>
+  countRevocations(): Promise<number>
 
   /**
    * One rotation batch in one short transaction: the rows of `table` after `afterId` (by id, at

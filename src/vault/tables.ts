@@ -13,9 +13,13 @@ export const SESSION_STATUSES = [
   'authorized',
   'denied',
   'failed',
+  'completing',
   'completed',
   'cancelled',
 ] as const
+/** Why a connection is `reconnect_required` (contract §5 `reason`). */
+export const RECONNECT_REASONS = ['revoked', 'missing_scope'] as const
+export const REVOCATION_REASONS = ['disconnected', 'replaced', 'failed_connect'] as const
 
 export function oneOf(column: string, values: readonly string[]) {
   return sql.raw(`${column} in (${values.map((value) => `'${value}'`).join(', ')})`)

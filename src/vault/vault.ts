@@ -8,7 +8,13 @@ import { StoredConnectionVault } from './connection-vault.ts'
 import type { KeyRing } from './crypto/key-ring.ts'
 import { openSecret, sealSecret } from './crypto/sealed-box.ts'
 import { keyRingCheck } from './key-readiness.ts'
-import type { ConnectionVault, ConnectSessionVault, RefreshLeases } from './ports.ts'
+import type {
+  ConnectionVault,
+  ConnectSessionVault,
+  RefreshLeases,
+  RevocationQueue,
+} from './ports.ts'
+import { StoredRevocationQueue } from './revocation-queue.ts'
 import { type RotationReport, rotateSecrets } from './rotation.ts'
 import { StoredConnectSessionVault } from './session-vault.ts'
 import type { VaultStore } from './store.ts'
@@ -17,6 +23,8 @@ import { TokenCache } from './token-cache.ts'
 export interface Vault {
   connections: ConnectionVault
   sessions: ConnectSessionVault
+  /** Grants Dropbox could not be told about yet (contract §7). */
+  revocations: RevocationQueue
   /** Cross-process refresh single-flight (contract §11); see `src/cloud/token-refresher.ts`. */
   refreshLeases: RefreshLeases
   /** `database` (answers, migrations applied) and `vault` (the active key seals and opens). */
@@ -41,6 +49,7 @@ export function assembleVault(store: VaultStore, ring: KeyRing, options: VaultOp
   return {
     connections,
     sessions: new StoredConnectSessionVault(deps),
+    revocations: new StoredRevocationQueue(deps),
     refreshLeases: connections,
     readinessChecks: [
       {

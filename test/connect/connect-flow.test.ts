@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { ACCOUNT_IDS } from '../../emulator/index.ts'
-import { Browser, startStack } from '../stack.ts'
+import { Browser, completionOf, startStack } from '../stack.ts'
 
 const PROBLEM = 'application/problem+json; charset=utf-8'
 
@@ -78,17 +78,30 @@ test('happy path: create → /connect → consent → callback → complete → 
   assert.equal(toMainApp.status, 303)
   assert.equal(toMainApp.headers.get('referrer-policy'), 'no-referrer')
   assert.equal(toMainApp.headers.get('cache-control'), 'no-store')
+  const location = new URL(toMainApp.headers.get('location') as string)
   assert.equal(
-    toMainApp.headers.get('location'),
-    `https://main-app.test/integrations/dropbox/done?session=${session.id}&status=authorized`,
+    `${location.origin}${location.pathname}`,
+    'https://main-app.test/integrations/dropbox/done',
   )
+  assert.deepEqual([...location.searchParams.keys()], ['session', 'status', 'completion'])
+  assert.equal(location.searchParams.get('session'), session.id)
+  assert.equal(location.searchParams.get('status'), 'authorized')
+  // At least 128 bits, single use (contract §3.3).
+  assert.match(location.searchParams.get('completion') as string, /^[A-Za-z0-9_-]{43}$/)
   assert.equal(
     stack.emulator.counters().tokenRequests.authorization_code,
     0,
     'no exchange before complete',
   )
 
-  const completed = await stack.api('user-1', 'POST', `/v1/connect/sessions/${session.id}/complete`)
+  const completed = await stack.api(
+    'user-1',
+    'POST',
+    `/v1/connect/sessions/${session.id}/complete`,
+    {
+      completion: completionOf(toMainApp),
+    },
+  )
   assert.equal(completed.status, 200)
   const status = (await completed.json()) as Record<string, unknown>
   assert.equal(status.provider, 'dropbox')
@@ -272,6 +285,7 @@ test('a code from flow A replayed into flow B is refused by the verifier; nothin
     'user-1',
     'POST',
     `/v1/connect/sessions/${sessionB.id}/complete`,
+    { completion: completionOf(injected) },
   )
   assert.equal(completed.status, 410)
   assert.equal(await problemCode(completed), 'session_expired')
@@ -300,6 +314,7 @@ test('a link made for user A and completed by user B: 403, session cancelled, co
     'user-a',
     'POST',
     `/v1/connect/sessions/${session.id}/complete`,
+    { completion: 'whatever-user-a-guesses' },
   )
   assert.equal(
     afterwards.status,
@@ -331,7 +346,8 @@ test('complete: unknown session 404, not yet authorized 409, twice 409', async (
   assert.equal(first.status, 200)
   const sessionId = new URL(first.url).pathname.split('/')[4] as string
   const second = await stack.api('user-2', 'POST', `/v1/connect/sessions/${sessionId}/complete`)
-  assert.equal(second.status, 409)
+  assert.equal(second.status, 403, 'without the secret: a refusal that cancels nothing')
+  assert.match(((await second.json()) as { detail: string }).detail, /already been completed/)
 })
 
 test('reconnecting replaces the connection and revokes the old token upstream', async (t) => {
@@ -361,14 +377,15 @@ test('disconnect revokes upstream, deletes, and is idempotent', async (t) => {
   assert.equal(await problemCode(me), 'not_connected')
 })
 
-test('disconnect still deletes locally when the upstream revoke fails, and counts it', async (t) => {
+test('disconnect still deletes locally when the upstream revoke fails, and queues it', async (t) => {
   const stack = await startStack(t)
   assert.equal((await stack.connect('user-1', ACCOUNT_IDS.alice)).status, 200)
   stack.emulator.injectFault('/2/auth/token/revoke', { kind: 'status', status: 500 }, 10)
   assert.equal((await stack.api('user-1', 'DELETE', '/v1/connection')).status, 204)
   await assertNotConnected(stack, 'user-1')
   const metrics = await (await fetch(`${stack.internalUrl}/metrics`)).text()
-  assert.match(metrics, /token_revocations_total\{outcome="failed"\} 1/)
+  assert.match(metrics, /token_revocations_total\{outcome="queued"\} 1/)
+  assert.match(metrics, /revocation_queue_depth 1/)
 })
 
 test('error descriptions with HTML are never echoed unescaped', async (t) => {

@@ -8,6 +8,7 @@ import { test } from 'node:test'
 import { ACCOUNT_IDS } from '../../emulator/index.ts'
 import type { TokenSet } from '../../src/cloud/models.ts'
 import { openVault } from '../../src/vault/open-vault.ts'
+import { buildTestApp } from '../helper.ts'
 import { type Stack, startStack } from '../stack.ts'
 
 /** The tokens the connector holds for the user, read through a second vault handle. */
@@ -152,4 +153,69 @@ test('reconnect replaces the connection and revokes the old grant, refreshing it
     auditEvents(stack, 'revocation_succeeded').map((line) => line.reason),
     ['replaced'],
   )
+})
+
+async function until(check: () => boolean, what: string) {
+  const deadline = Date.now() + 10_000
+  while (!check()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+
+test('Dropbox down at disconnect: queued, retried after a restart, confirmed', async (t) => {
+  const stack = await startStack(t, {
+    deps: { revocation: { baseDelayMs: 0, drainIntervalMs: 600_000 } },
+  })
+  assert.equal((await stack.connect('user-1', ACCOUNT_IDS.alice)).status, 200)
+  const tokens = await storedTokens(stack, 'user-1')
+  stack.emulator.injectFault('/2/auth/token/revoke', { kind: 'status', status: 503 }, 100)
+  await disconnect(stack, 'user-1')
+  assert.equal(auditEvents(stack, 'revocation_queued').length, 1)
+  assert.equal((await refreshAnswer(stack, tokens.refreshToken)).status, 200, 'still alive')
+  await stack.app.close()
+
+  stack.emulator.clearFaults()
+  const restarted = await buildTestApp(t, {
+    config: stack.config,
+    deps: { revocation: { baseDelayMs: 0, drainIntervalMs: 600_000 } },
+  })
+  await until(() => stack.emulator.counters().revocations === 1, 'the queued revocation')
+  assert.deepEqual(await refreshAnswer(stack, tokens.refreshToken), {
+    status: 400,
+    error: 'invalid_grant',
+  })
+  await until(
+    () => restarted.logs.parsed().some((line) => line.event === 'revocation_succeeded'),
+    'the audit line',
+  )
+})
+
+test('two replicas draining the queue: one revoke per grant', async (t) => {
+  const stack = await startStack(t, {
+    deps: { revocation: { baseDelayMs: 0, drainIntervalMs: 600_000 } },
+  })
+  const users = ['u1', 'u2', 'u3', 'u4', 'u5']
+  for (const user of users) assert.equal((await stack.connect(user, ACCOUNT_IDS.bob)).status, 200)
+  stack.emulator.injectFault('/2/auth/token/revoke', { kind: 'status', status: 503 }, 1000)
+  for (const user of users) await disconnect(stack, user)
+  assert.equal(auditEvents(stack, 'revocation_queued').length, users.length)
+  await stack.app.close()
+  stack.emulator.clearFaults()
+  stack.emulator.resetCounters()
+  const replicas = await Promise.all(
+    [1, 2].map(() =>
+      buildTestApp(t, {
+        config: stack.config,
+        deps: { revocation: { baseDelayMs: 0, drainIntervalMs: 20 } },
+      }),
+    ),
+  )
+  await until(() => stack.emulator.counters().revocations >= users.length, 'every revocation')
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  assert.equal(stack.emulator.counters().revocations, users.length, 'never twice')
+  const succeeded = replicas.flatMap((replica) =>
+    replica.logs.parsed().filter((line) => line.event === 'revocation_succeeded'),
+  )
+  assert.equal(succeeded.length, users.length)
 })

@@ -16,7 +16,7 @@ import type { EmulatorCounters } from '../../emulator/types.ts'
 import { createIdentityKeys, type IdentityKeys } from '../fixtures/identity.ts'
 import { randomVaultKeys, tempDir, testEnv } from '../helper.ts'
 import { freePort, type RunningProcess, startProcess } from '../process.ts'
-import { Browser, emulatorEnv, type Stack, startEmulatorFor } from '../stack.ts'
+import { Browser, completionOf, emulatorEnv, type Stack, startEmulatorFor } from '../stack.ts'
 
 export const APP_KEY = 'hostile-app-key'
 export const APP_SECRET = 'hostile-app-secret-5e1f0c9a'
@@ -259,7 +259,10 @@ export async function connectUser(
   })
   const toMainApp = await browser.get(back)
   assert.equal(toMainApp.status, 303)
-  return world.api(userId, 'POST', `/v1/connect/sessions/${session.id}/complete`)
+  return world.api(userId, 'POST', `/v1/connect/sessions/${session.id}/complete`, {
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ completion: completionOf(toMainApp) }),
+  })
 }
 
 let nextNamespace = 900_000

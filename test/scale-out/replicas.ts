@@ -14,7 +14,7 @@ import { createIdentityKeys, type IdentityKeys } from '../fixtures/identity.ts'
 import { randomVaultKeys, tempDir, testEnv } from '../helper.ts'
 import { freshDatabase, rawPostgres } from '../postgres.ts'
 import { freePort, type RunningProcess, startProcess, waitForHttp } from '../process.ts'
-import { Browser, emulatorEnv, startEmulatorFor } from '../stack.ts'
+import { Browser, completionOf, emulatorEnv, startEmulatorFor } from '../stack.ts'
 
 /** What the browser and Dropbox see; the test routes it to a replica of its choice. */
 export const PUBLIC_BASE_URL = 'http://connector.test'
@@ -159,7 +159,9 @@ export async function startCluster(
       })
       const toMainApp = await browser.get(cluster.next().route(back))
       assert.equal(toMainApp.status, 303)
-      return api(cluster.next(), userId, 'POST', `/v1/connect/sessions/${session.id}/complete`)
+      return api(cluster.next(), userId, 'POST', `/v1/connect/sessions/${session.id}/complete`, {
+        completion: completionOf(toMainApp),
+      })
     },
     async kill(replica) {
       replica.process.child.kill('SIGKILL')

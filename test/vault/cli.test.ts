@@ -127,7 +127,11 @@ test('rotate re-seals everything online, after which the old key can go', async 
   })
   const started = await startedSession(before.sessions, clock, 'started')
   const authorized = await startedSession(before.sessions, clock, 'authorized')
-  await before.sessions.finishCallback(authorized.id, { status: 'authorized', code: 'code-x' })
+  await before.sessions.finishCallback(authorized.id, {
+    status: 'authorized',
+    code: 'code-x',
+    completionHash: 'c0ffee',
+  })
   const denied = await startedSession(before.sessions, clock, 'denied')
   await before.sessions.finishCallback(denied.id, { status: 'denied' })
   await before.close()
@@ -196,7 +200,11 @@ test('rotate re-seals everything online, after which the old key can go', async 
     code: 'code-x',
     codeVerifier: 'verifier-authorized',
   })
-  await after.sessions.finishCallback(started.id, { status: 'authorized', code: 'code-y' })
+  await after.sessions.finishCallback(started.id, {
+    status: 'authorized',
+    code: 'code-y',
+    completionHash: 'c0ffee',
+  })
   assert.deepEqual(await after.sessions.claimAuthorization(started.id), {
     code: 'code-y',
     codeVerifier: 'verifier-started',

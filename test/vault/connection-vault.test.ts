@@ -23,6 +23,7 @@ test('replace stores a connection whose metadata carries no token', async (t) =>
     tokenType: 'bearer',
     rootInfo: { type: 'user', rootNamespaceId: '100', homeNamespaceId: '100', homePath: null },
     status: 'connected',
+    reconnectReason: null,
     version: 1,
     connectedAt: clock.now(),
     updatedAt: clock.now(),
@@ -79,9 +80,14 @@ test('updateTokens is a compare-and-swap on version', async (t) => {
 test('markReconnectRequired is a compare-and-swap and makes stale refreshes lose', async (t) => {
   const { vault } = await openStoreVault(t)
   const { connection } = await vault.connections.replace(newConnection('user-1'))
-  assert.equal(await vault.connections.markReconnectRequired(connection.id, 7), null)
+  assert.equal(
+    await vault.connections.markReconnectRequired(connection.id, 7, { reason: 'revoked' }),
+    null,
+  )
 
-  const marked = await vault.connections.markReconnectRequired(connection.id, 1)
+  const marked = await vault.connections.markReconnectRequired(connection.id, 1, {
+    reason: 'revoked',
+  })
   assert.equal(marked?.status, 'reconnect_required')
   assert.equal(marked?.version, 2)
   assert.equal(await vault.connections.updateTokens(connection.id, 1, tokenSet('late')), null)

@@ -86,8 +86,15 @@ test('no token, verifier, code or key appears in the database, WAL or shared-mem
       continue
     }
     const code = remember(`code-${label}`)
-    await vault.sessions.finishCallback(session.id, { status: 'authorized', code })
-    if (label === 'claimed') await vault.sessions.claimAuthorization(session.id)
+    await vault.sessions.finishCallback(session.id, {
+      status: 'authorized',
+      code,
+      completionHash: 'c0ffee',
+    })
+    if (label === 'claimed') {
+      await vault.sessions.claimAuthorization(session.id)
+      await vault.sessions.settleCompletion(session.id, { status: 'completed' })
+    }
     if (label === 'cancelled') await vault.sessions.cancel(session.id)
   }
 

@@ -57,6 +57,7 @@ test('create stores a created session that findById returns', async (t) => {
     provider: 'dropbox',
     status: 'created',
     errorCode: null,
+    completionHash: null,
     expiresAt: new Date(clock.now().getTime() + TEN_MINUTES),
     createdAt: clock.now(),
   })
@@ -111,7 +112,7 @@ test('finishCallback moves a started session once: authorized, denied or failed'
   const { vault, raw } = await openStoreVault(t, { clock: clock.now })
 
   const authorized = await startSession(vault.sessions, clock, 'a')
-  const outcome = { status: 'authorized', code: 'code-a' } as const
+  const outcome = { status: 'authorized', code: 'code-a', completionHash: 'c0ffee' } as const
   assert.equal((await vault.sessions.finishCallback(authorized.id, outcome))?.status, 'authorized')
   assert.equal(await vault.sessions.finishCallback(authorized.id, outcome), null, 'state replay')
   assert.deepEqual(await secretColumns(raw, authorized.id), {
@@ -142,18 +143,31 @@ test('finishCallback moves a started session once: authorized, denied or failed'
   assert.equal(await vault.sessions.finishCallback(expired.id, outcome), null)
 })
 
-test('claimAuthorization hands out code and verifier once and erases them', async (t) => {
+test('claimAuthorization hands out code and verifier once; settling erases them', async (t) => {
   const clock = new ManualClock()
   const { vault, raw } = await openStoreVault(t, { clock: clock.now })
   const session = await startSession(vault.sessions, clock, 'a')
   assert.equal(await vault.sessions.claimAuthorization(session.id), null, 'not authorized yet')
-  await vault.sessions.finishCallback(session.id, { status: 'authorized', code: 'code-a' })
+  await vault.sessions.finishCallback(session.id, {
+    status: 'authorized',
+    code: 'code-a',
+    completionHash: 'c0ffee',
+  })
 
   assert.deepEqual(await vault.sessions.claimAuthorization(session.id), {
     code: 'code-a',
     codeVerifier: 'verifier-a',
   })
   assert.equal(await vault.sessions.claimAuthorization(session.id), null, 'second complete')
+  assert.equal((await vault.sessions.findById(session.id))?.status, 'completing')
+  // A transient failure gives it back, completable with the same secrets (contract §3.4).
+  await vault.sessions.settleCompletion(session.id, { status: 'authorized' })
+  assert.equal((await vault.sessions.findById(session.id))?.completionHash, 'c0ffee')
+  assert.deepEqual(await vault.sessions.claimAuthorization(session.id), {
+    code: 'code-a',
+    codeVerifier: 'verifier-a',
+  })
+  await vault.sessions.settleCompletion(session.id, { status: 'completed' })
   assert.equal((await vault.sessions.findById(session.id))?.status, 'completed')
   assert.deepEqual(await secretColumns(raw, session.id), {
     verifier: 0,
@@ -167,7 +181,11 @@ test('claimAuthorization refuses an expired session and keeps it as it was', asy
   const clock = new ManualClock()
   const { vault } = await openStoreVault(t, { clock: clock.now })
   const session = await startSession(vault.sessions, clock, 'a')
-  await vault.sessions.finishCallback(session.id, { status: 'authorized', code: 'code-a' })
+  await vault.sessions.finishCallback(session.id, {
+    status: 'authorized',
+    code: 'code-a',
+    completionHash: 'c0ffee',
+  })
   clock.advance(TEN_MINUTES)
   assert.equal(await vault.sessions.claimAuthorization(session.id), null)
   assert.equal((await vault.sessions.findById(session.id))?.status, 'authorized')
@@ -177,9 +195,17 @@ test('a code or verifier copied from another session is refused and the session 
   const clock = new ManualClock()
   const { vault, raw } = await openStoreVault(t, { clock: clock.now })
   const victim = await startSession(vault.sessions, clock, 'victim', 'victim')
-  await vault.sessions.finishCallback(victim.id, { status: 'authorized', code: 'victim-code' })
+  await vault.sessions.finishCallback(victim.id, {
+    status: 'authorized',
+    code: 'victim-code',
+    completionHash: 'c0ffee',
+  })
   const attacker = await startSession(vault.sessions, clock, 'attacker', 'attacker')
-  await vault.sessions.finishCallback(attacker.id, { status: 'authorized', code: 'attacker-code' })
+  await vault.sessions.finishCallback(attacker.id, {
+    status: 'authorized',
+    code: 'attacker-code',
+    completionHash: 'c0ffee',
+  })
 
   await raw.run(
     'update connect_sessions set code = (select code from connect_sessions where id = ?) where id = ?',
@@ -198,16 +224,27 @@ test('cancel erases the secrets; a completed session stays completed', async (t)
   const clock = new ManualClock()
   const { vault, raw } = await openStoreVault(t, { clock: clock.now })
   const session = await startSession(vault.sessions, clock, 'a')
-  await vault.sessions.finishCallback(session.id, { status: 'authorized', code: 'code-a' })
-  await vault.sessions.cancel(session.id)
+  await vault.sessions.finishCallback(session.id, {
+    status: 'authorized',
+    code: 'code-a',
+    completionHash: 'c0ffee',
+  })
+  assert.equal(await vault.sessions.cancel(session.id), true)
   assert.equal((await vault.sessions.findById(session.id))?.status, 'cancelled')
+  assert.equal(await vault.sessions.cancel(session.id), false, 'already cancelled')
   assert.deepEqual(await secretColumns(raw, session.id), { verifier: 0, code: 0, key_id: null })
   assert.equal(await vault.sessions.claimAuthorization(session.id), null)
 
   const completed = await startSession(vault.sessions, clock, 'b')
-  await vault.sessions.finishCallback(completed.id, { status: 'authorized', code: 'code-b' })
+  await vault.sessions.finishCallback(completed.id, {
+    status: 'authorized',
+    code: 'code-b',
+    completionHash: 'c0ffee',
+  })
   await vault.sessions.claimAuthorization(completed.id)
-  await vault.sessions.cancel(completed.id)
+  assert.equal(await vault.sessions.cancel(completed.id), false, 'being completed')
+  await vault.sessions.settleCompletion(completed.id, { status: 'completed' })
+  assert.equal(await vault.sessions.cancel(completed.id), false)
   assert.equal((await vault.sessions.findById(completed.id))?.status, 'completed')
   await vault.sessions.cancel('no-such-id')
 })
@@ -234,7 +271,11 @@ test('a code stored after a key change re-seals the verifier, so the row has one
 
   const newKey = vaultKey('test-2')
   const both = await reopen({ keys: [newKey, ...keys] })
-  await both.sessions.finishCallback(session.id, { status: 'authorized', code: 'code-a' })
+  await both.sessions.finishCallback(session.id, {
+    status: 'authorized',
+    code: 'code-a',
+    completionHash: 'c0ffee',
+  })
   assert.deepEqual(await secretColumns(raw, session.id), {
     verifier: 1,
     code: 1,

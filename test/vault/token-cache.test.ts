@@ -60,7 +60,7 @@ test('reconnect_required evicts the cached tokens', async (t) => {
   const { vault, raw } = await openStoreVault(t, CACHED)
   const { connection } = await vault.connections.replace(newConnection('user-1'))
   await vault.connections.openTokens(connection)
-  assert.ok(await vault.connections.markReconnectRequired(connection.id, 1))
+  assert.ok(await vault.connections.markReconnectRequired(connection.id, 1, { reason: 'revoked' }))
   await breakRow(raw)
   await assert.rejects(vault.connections.openTokens(connection))
 })

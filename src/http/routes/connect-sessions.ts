@@ -3,6 +3,7 @@ import type { ConnectFlow } from '../../connect/connect-flow.ts'
 import { IDENTITY_SECURITY } from '../plugins/docs.ts'
 import { requireIdentity } from '../plugins/identity.ts'
 import {
+  CompleteBodySchema,
   ConnectionStatusSchema,
   ConnectSessionCreatedSchema,
   SessionIdParamsSchema,
@@ -35,14 +36,21 @@ const connectSessions: FastifyPluginAsyncTypebox<{ flow: ConnectFlow }> = async 
     '/connect/sessions/:id/complete',
     {
       config: { operation: 'connect' },
+      // No body at all is a missing completion secret (403, contract §3.4), not a malformed request.
+      preValidation: async (request) => {
+        if (request.body === undefined) request.body = {}
+      },
       schema: {
         tags: ['connect'],
         summary: 'Finish connecting after the browser came back: only for the user who started it.',
         description:
           "Exchanges the authorization code (with the PKCE verifier) only when the session's user equals the " +
-          "assertion's `sub`; a mismatch cancels the session. Replaces (and revokes) any earlier connection.",
+          "assertion's `sub` and `completion` is the secret of the return URL; either refusal cancels a session " +
+          'that is not yet completed. A transient upstream failure leaves the session completable. ' +
+          'Replaces (and revokes) any earlier connection.',
         security: IDENTITY_SECURITY,
         params: SessionIdParamsSchema,
+        body: CompleteBodySchema,
         response: {
           200: ConnectionStatusSchema,
           ...problemResponses(
@@ -56,7 +64,8 @@ const connectSessions: FastifyPluginAsyncTypebox<{ flow: ConnectFlow }> = async 
         },
       },
     },
-    async (request) => flow.complete(request.params.id, requireIdentity(request).userId),
+    async (request) =>
+      flow.complete(request.params.id, requireIdentity(request).userId, request.body?.completion),
   )
 }
 

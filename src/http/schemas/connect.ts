@@ -24,8 +24,31 @@ export const ConnectionStatusSchema = Type.Object(
     scopes: Type.Optional(Type.Array(Type.String())),
     connected_at: Type.Optional(Type.String({ format: 'date-time' })),
     access_token_expires_at: Type.Optional(Type.String({ format: 'date-time' })),
+    reason: Type.Optional(
+      Type.Union([Type.Literal('revoked'), Type.Literal('missing_scope')], {
+        description:
+          'With `reconnect_required`: the grant was revoked or expired, or an operation needs a scope it lacks.',
+      }),
+    ),
+    missing_scope: Type.Optional(
+      Type.String({ description: 'With `reason: "missing_scope"`: the scope Dropbox asked for.' }),
+    ),
   },
   { description: "The user's connection; never a token." },
+)
+
+export const CompleteBodySchema = Type.Object(
+  {
+    // Optional in the schema so that a missing secret is the 403 of contract §3.4, not a 400.
+    completion: Type.Optional(
+      Type.String({
+        maxLength: 256,
+        description:
+          'The `completion` parameter of the return URL: proves that the browser that consented is the one completing.',
+      }),
+    ),
+  },
+  { additionalProperties: false },
 )
 
 export const SessionIdParamsSchema = Type.Object({

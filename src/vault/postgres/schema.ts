@@ -19,6 +19,8 @@ import {
   CONNECTION_STATUSES,
   oneOf,
   PROVIDERS,
+  RECONNECT_REASONS,
+  REVOCATION_REASONS,
   ROOT_TYPES,
   SESSION_KEY_ID_CHECK,
   SESSION_STATUSES,
@@ -43,6 +45,9 @@ export const connections = pgTable(
     homeNamespaceId: text('home_namespace_id').notNull(),
     homePath: text('home_path'),
     status: text('status', { enum: CONNECTION_STATUSES }).notNull(),
+    /** With `reconnect_required`: why, and for `missing_scope` the scope (contract §5). */
+    reconnectReason: text('reconnect_reason', { enum: RECONNECT_REASONS }),
+    missingScope: text('missing_scope'),
     accessToken: text('access_token').notNull(),
     accessTokenExpiresAt: instant('access_token_expires_at').notNull(),
     refreshToken: text('refresh_token').notNull(),
@@ -76,6 +81,8 @@ export const connectSessions = pgTable(
     keyId: text('key_id'),
     status: text('status', { enum: SESSION_STATUSES }).notNull(),
     errorCode: text('error_code'),
+    /** The hash of the single-use completion secret the callback put in the return URL (§3.3). */
+    completionHash: text('completion_hash'),
     expiresAt: instant('expires_at').notNull(),
     createdAt: instant('created_at').notNull(),
   },
@@ -89,5 +96,36 @@ export const connectSessions = pgTable(
   ],
 )
 
+/**
+ * The durable revocation queue (contract §7): grants Dropbox could not be told about, their
+ * tokens sealed and bound to this row like a connection's. `due_at` is both the next try and
+ * the claim: claiming moves it forward by a lease, so one replica works on an entry at a time.
+ */
+export const revocations = pgTable(
+  'revocations',
+  {
+    id: text('id').primaryKey(),
+    userId: text('user_id').notNull(),
+    provider: text('provider', { enum: PROVIDERS }).notNull(),
+    reason: text('reason', { enum: REVOCATION_REASONS }).notNull(),
+    accessToken: text('access_token').notNull(),
+    accessTokenExpiresAt: instant('access_token_expires_at').notNull(),
+    refreshToken: text('refresh_token').notNull(),
+    keyId: text('key_id').notNull(),
+    attempts: integer('attempts').notNull(),
+    dueAt: instant('due_at').notNull(),
+    enqueuedAt: instant('enqueued_at').notNull(),
+    /** Who claimed the entry last; `remove` and `retryLater` act only for that claim. */
+    claim: text('claim'),
+  },
+  (table) => [
+    index('revocations_due_at_index').on(table.dueAt),
+    index('revocations_key_id_index').on(table.keyId),
+    check('revocations_provider_check', oneOf('provider', PROVIDERS)),
+    check('revocations_reason_check', oneOf('reason', REVOCATION_REASONS)),
+  ],
+)
+
+export type RevocationRow = typeof revocations.$inferSelect
 export type ConnectionRow = typeof connections.$inferSelect
 export type ConnectSessionRow = typeof connectSessions.$inferSelect

@@ -22,19 +22,22 @@ import {
   startedWithState,
 } from '../guards.ts'
 import { STORED_KEY_IDS_SQL } from '../key-readiness.ts'
+import { claimable, claimedBy, dueAt } from '../revocation-guards.ts'
 import type {
   ConnectionChanges,
   ConnectSessionChanges,
   NewConnectionRow,
   NewConnectSessionRow,
+  NewRevocationRow,
   Reseal,
+  RevocationRow,
   SealedRows,
   SealedTable,
   SessionGuard,
   VaultStore,
 } from '../store.ts'
 import { openPgVaultDatabase, type PgVaultDatabase } from './db.ts'
-import { connections, connectSessions } from './schema.ts'
+import { connections, connectSessions, revocations } from './schema.ts'
 
 const SEALED_TABLES = { connections, connect_sessions: connectSessions }
 
@@ -164,6 +167,46 @@ class PostgresStore implements VaultStore {
       .where(lt(connectSessions.expiresAt, now))
       .returning({ id: connectSessions.id })
     return rows.length
+  }
+
+  async insertRevocation(row: NewRevocationRow) {
+    await this.#db.insert(revocations).values(row)
+  }
+
+  async dueRevocations(now: Date, limit: number) {
+    const due = dueAt(revocations, now)
+    const rows = await this.#db
+      .select({ id: revocations.id })
+      .from(revocations)
+      .where(due.where)
+      .orderBy(due.orderBy)
+      .limit(limit)
+    return rows.map((row) => row.id)
+  }
+
+  async claimRevocation(id: string, now: Date, until: Date, claim: string) {
+    // READ COMMITTED re-checks the condition on the row a concurrent claimer just updated.
+    const [row] = await this.#db
+      .update(revocations)
+      .set({ dueAt: until, claim, attempts: sql`${revocations.attempts} + 1` })
+      .where(claimable(revocations, id, now))
+      .returning()
+    return row
+  }
+
+  async deleteRevocation(id: string, claim: string) {
+    await this.#db.delete(revocations).where(claimedBy(revocations, id, claim))
+  }
+
+  async updateRevocation(id: string, claim: string, changes: Partial<RevocationRow>) {
+    await this.#db
+      .update(revocations)
+      .set(changes)
+      .where(claimedBy(revocations, id, claim))
+  }
+
+  async countRevocations() {
+    return this.#db.$count(revocations)
   }
 
   async rotateBatch<T extends SealedTable>(

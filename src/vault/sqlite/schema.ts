@@ -10,6 +10,8 @@ import {
   CONNECTION_STATUSES,
   oneOf,
   PROVIDERS,
+  RECONNECT_REASONS,
+  REVOCATION_REASONS,
   ROOT_TYPES,
   SESSION_KEY_ID_CHECK,
   SESSION_STATUSES,
@@ -30,6 +32,9 @@ export const connections = sqliteTable(
     homeNamespaceId: text('home_namespace_id').notNull(),
     homePath: text('home_path'),
     status: text('status', { enum: CONNECTION_STATUSES }).notNull(),
+    /** With `reconnect_required`: why, and for `missing_scope` the scope (contract §5). */
+    reconnectReason: text('reconnect_reason', { enum: RECONNECT_REASONS }),
+    missingScope: text('missing_scope'),
     accessToken: text('access_token').notNull(),
     accessTokenExpiresAt: integer('access_token_expires_at', { mode: 'timestamp_ms' }).notNull(),
     refreshToken: text('refresh_token').notNull(),
@@ -69,6 +74,8 @@ export const connectSessions = sqliteTable(
     keyId: text('key_id'),
     status: text('status', { enum: SESSION_STATUSES }).notNull(),
     errorCode: text('error_code'),
+    /** The hash of the single-use completion secret the callback put in the return URL (§3.3). */
+    completionHash: text('completion_hash'),
     expiresAt: integer('expires_at', { mode: 'timestamp_ms' }).notNull(),
     createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
   },
@@ -82,5 +89,36 @@ export const connectSessions = sqliteTable(
   ],
 )
 
+/**
+ * The durable revocation queue (contract §7): grants Dropbox could not be told about, their
+ * tokens sealed and bound to this row like a connection's. `due_at` is both the next try and
+ * the claim: claiming moves it forward by a lease, so one replica works on an entry at a time.
+ */
+export const revocations = sqliteTable(
+  'revocations',
+  {
+    id: text('id').primaryKey(),
+    userId: text('user_id').notNull(),
+    provider: text('provider', { enum: PROVIDERS }).notNull(),
+    reason: text('reason', { enum: REVOCATION_REASONS }).notNull(),
+    accessToken: text('access_token').notNull(),
+    accessTokenExpiresAt: integer('access_token_expires_at', { mode: 'timestamp_ms' }).notNull(),
+    refreshToken: text('refresh_token').notNull(),
+    keyId: text('key_id').notNull(),
+    attempts: integer('attempts').notNull(),
+    dueAt: integer('due_at', { mode: 'timestamp_ms' }).notNull(),
+    enqueuedAt: integer('enqueued_at', { mode: 'timestamp_ms' }).notNull(),
+    /** Who claimed the entry last; `remove` and `retryLater` act only for that claim. */
+    claim: text('claim'),
+  },
+  (table) => [
+    index('revocations_due_at_index').on(table.dueAt),
+    index('revocations_key_id_index').on(table.keyId),
+    check('revocations_provider_check', oneOf('provider', PROVIDERS)),
+    check('revocations_reason_check', oneOf('reason', REVOCATION_REASONS)),
+  ],
+)
+
+export type RevocationRow = typeof revocations.$inferSelect
 export type ConnectionRow = typeof connections.$inferSelect
 export type ConnectSessionRow = typeof connectSessions.$inferSelect

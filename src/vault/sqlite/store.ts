@@ -21,19 +21,22 @@ import {
 } from '../guards.ts'
 import { STORED_KEY_IDS_SQL } from '../key-readiness.ts'
 import { isDeadLocalHolder } from '../lease-holder.ts'
+import { claimable, claimedBy, dueAt } from '../revocation-guards.ts'
 import type {
   ConnectionChanges,
   ConnectSessionChanges,
   NewConnectionRow,
   NewConnectSessionRow,
+  NewRevocationRow,
   Reseal,
+  RevocationRow,
   SealedRows,
   SealedTable,
   SessionGuard,
   VaultStore,
 } from '../store.ts'
 import { openVaultDatabase, type VaultDatabase } from './db.ts'
-import { connections, connectSessions } from './schema.ts'
+import { connections, connectSessions, revocations } from './schema.ts'
 
 const IMMEDIATE = { behavior: 'immediate' } as const
 const SEALED_TABLES = { connections, connect_sessions: connectSessions }
@@ -153,6 +156,50 @@ class SqliteStore implements VaultStore {
 
   async deleteSessionsExpiredBefore(now: Date) {
     return this.#db.delete(connectSessions).where(lt(connectSessions.expiresAt, now)).run().changes
+  }
+
+  async insertRevocation(row: NewRevocationRow) {
+    this.#db.insert(revocations).values(row).run()
+  }
+
+  async dueRevocations(now: Date, limit: number) {
+    const due = dueAt(revocations, now)
+    const rows = this.#db
+      .select({ id: revocations.id })
+      .from(revocations)
+      .where(due.where)
+      .orderBy(due.orderBy)
+      .limit(limit)
+      .all()
+    return rows.map((row) => row.id)
+  }
+
+  async claimRevocation(id: string, now: Date, until: Date, claim: string) {
+    return this.#db
+      .update(revocations)
+      .set({ dueAt: until, claim, attempts: sql`${revocations.attempts} + 1` })
+      .where(claimable(revocations, id, now))
+      .returning()
+      .get()
+  }
+
+  async deleteRevocation(id: string, claim: string) {
+    this.#db
+      .delete(revocations)
+      .where(claimedBy(revocations, id, claim))
+      .run()
+  }
+
+  async updateRevocation(id: string, claim: string, changes: Partial<RevocationRow>) {
+    this.#db
+      .update(revocations)
+      .set(changes)
+      .where(claimedBy(revocations, id, claim))
+      .run()
+  }
+
+  async countRevocations() {
+    return this.#db.$count(revocations)
   }
 
   async rotateBatch<T extends SealedTable>(

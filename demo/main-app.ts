@@ -5,17 +5,27 @@
  * only ever calls the connector server-to-server with a short-lived `X-Identity-Assertion`
  * (contract §2), and has three integration points (contract §3, §5):
  *   1. "Connect Dropbox": create a connect session, redirect the browser to its `connect_url`;
- *   2. the return page (`CONNECT_RETURN_URL`): call `complete` as the signed-in user;
+ *   2. the return page (`CONNECT_RETURN_URL`): call `complete` as the signed-in user, with the
+ *      completion secret from the return URL;
  *   3. "Disconnect Dropbox": `DELETE /v1/connection`.
- * Everything else (`/v1/connection`, `/v1/me`, `/v1/workspace/list`) is plain reading.
+ * Everything else (`/v1/connection`, `/v1/me`, `/v1/workspace/list`) is plain reading. Every
+ * call goes through the TypeScript client, `@cloud-connector/client` (clients/typescript).
  *
  * "Signing in" here is a cookie naming one of two demo users: a real app has real sessions.
  * State changes are POST forms; the session cookie is SameSite=Lax, and Django would add its
  * CSRF token on top.
  */
+import {
+  type Account,
+  CloudConnector,
+  CloudConnectorError,
+  ConnectorUnreachable,
+  createIdentitySigner,
+  type Listing,
+} from '@cloud-connector/client'
 import cookie from '@fastify/cookie'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
-import { importJWK, type JWK, SignJWT } from 'jose'
+import type { JWK } from 'jose'
 import { html, page, type SafeHtml } from './html.ts'
 
 export const DEMO_USERS = [
@@ -25,7 +35,7 @@ export const DEMO_USERS = [
 type DemoUser = (typeof DEMO_USERS)[number]
 
 export interface MainAppOptions {
-  /** Where this server reaches the connector (server to server). */
+  /** Where this server reaches the connector's internal listener (`/v1`, server to server). */
   connectorUrl: string
   /** The main app's signing key and the issuer the connector expects (`IDENTITY_ISSUER`). */
   identity: { privateJwk: JWK; issuer: string; audience?: string }
@@ -35,37 +45,30 @@ const SESSION_COOKIE = 'demo_user'
 /** The return page; the connector's `CONNECT_RETURN_URL` points here. */
 export const RETURN_PATH = '/dropbox/return'
 
-interface ConnectorAnswer {
-  status: number
-  body: Record<string, unknown>
-}
-
-/** The connector client: every call is signed as the user it is made for. */
-async function connectorClient(options: MainAppOptions) {
-  const key = await importJWK(options.identity.privateJwk, 'EdDSA')
-  const assertionFor = (userId: string) =>
-    new SignJWT({})
-      .setProtectedHeader({ alg: 'EdDSA', kid: options.identity.privateJwk.kid })
-      .setIssuer(options.identity.issuer)
-      .setAudience(options.identity.audience ?? 'cloud-connector')
-      .setSubject(userId)
-      .setIssuedAt()
-      .setExpirationTime('60s') // the connector accepts at most 300 s
-      .sign(key)
-
-  return async (userId: string, method: string, path: string): Promise<ConnectorAnswer> => {
-    const response = await fetch(new URL(path, options.connectorUrl), {
-      method,
-      headers: { 'x-identity-assertion': await assertionFor(userId) },
-      signal: AbortSignal.timeout(15_000),
-    })
-    const text = await response.text()
-    return { status: response.status, body: text ? JSON.parse(text) : {} }
+/** A connector call's result, or the connector's refusal (shown on the page). */
+async function attempt<T>(call: Promise<T>): Promise<T | CloudConnectorError> {
+  try {
+    return await call
+  } catch (error) {
+    // No answer at all is the error handler's page; an answer is shown where it belongs.
+    if (error instanceof CloudConnectorError && !(error instanceof ConnectorUnreachable)) {
+      return error
+    }
+    throw error
   }
 }
 
 export async function buildMainApp(options: MainAppOptions): Promise<FastifyInstance> {
-  const connector = await connectorClient(options)
+  // The connector client (clients/typescript): every call is signed as the user it is made for.
+  const connector = new CloudConnector({
+    baseUrl: options.connectorUrl,
+    signer: await createIdentitySigner({
+      privateJwk: options.identity.privateJwk,
+      issuer: options.identity.issuer,
+      audience: options.identity.audience,
+    }),
+    timeoutMs: 15_000,
+  })
   const app = Fastify({ logger: false })
   await app.register(cookie)
   app.addContentTypeParser(
@@ -86,10 +89,10 @@ export async function buildMainApp(options: MainAppOptions): Promise<FastifyInst
 
   app.setErrorHandler((error: Error, request, reply) => {
     request.log.error({ err: error }, 'main app failed')
-    const unreachable = error.name === 'TimeoutError' || error.message === 'fetch failed'
-    const detail = unreachable
-      ? 'The connector did not answer. Is it running?'
-      : 'Something went wrong.'
+    const detail =
+      error instanceof ConnectorUnreachable
+        ? 'The connector did not answer. Is it running?'
+        : 'Something went wrong.'
     return show(reply, currentUser(request), 'Error', problem(detail), 502)
   })
 
@@ -104,58 +107,57 @@ export async function buildMainApp(options: MainAppOptions): Promise<FastifyInst
   // Integration point 1: create a connect session as the signed-in user, send the browser there.
   app.post('/dropbox/connect', async (request, reply) => {
     const user = currentUser(request)
-    const created = await connector(user.id, 'POST', '/v1/connect/sessions')
-    if (created.status !== 201) {
+    const created = await attempt(connector.forUser(user.id).startConnect())
+    if (created instanceof CloudConnectorError) {
       return show(reply, user, 'Connect failed', problem(describe(created)), 502)
     }
-    return reply.redirect(String(created.body.connect_url), 303)
+    return reply.redirect(created.connect_url, 303)
   })
 
   // Integration point 2: Dropbox sent the browser back through the connector. Only `complete`,
-  // called with the *signed-in* user's assertion, attaches the Dropbox account.
-  app.get<{ Querystring: { session?: string; status?: string; error?: string } }>(
-    RETURN_PATH,
-    async (request, reply) => {
-      const user = currentUser(request)
-      const { session, status, error } = request.query
-      const outcome = (message: SafeHtml) =>
-        show(reply, user, 'Dropbox', html`${message}<p><a href="/">Back to your account</a></p>`)
-      if (status === 'denied') {
-        return outcome(
-          problem('You cancelled the Dropbox authorization, so nothing was connected.'),
-        )
-      }
-      if (status !== 'authorized' || !session) {
-        return outcome(
-          // The connector sends only `[a-z_]` codes; anything else in the URL is not shown.
-          problem(
-            `Dropbox reported an error (${/^[a-z_]{1,64}$/.test(error ?? '') ? error : 'unknown'}). Nothing was connected.`,
-          ),
-        )
-      }
-      const completed = await connector(
-        user.id,
-        'POST',
-        `/v1/connect/sessions/${encodeURIComponent(session)}/complete`,
+  // called with the *signed-in* user's assertion and the completion secret from this URL,
+  // attaches the Dropbox account.
+  app.get<{
+    Querystring: { session?: string; status?: string; error?: string; completion?: string }
+  }>(RETURN_PATH, async (request, reply) => {
+    const user = currentUser(request)
+    const { session, status, error, completion } = request.query
+    const outcome = (message: SafeHtml) =>
+      show(reply, user, 'Dropbox', html`${message}<p><a href="/">Back to your account</a></p>`)
+    if (status === 'denied') {
+      return outcome(problem('You cancelled the Dropbox authorization, so nothing was connected.'))
+    }
+    if (status !== 'authorized' || !session) {
+      return outcome(
+        // The connector sends only `[a-z_]` codes; anything else in the URL is not shown.
+        problem(
+          `Dropbox reported an error (${/^[a-z_]{1,64}$/.test(error ?? '') ? error : 'unknown'}). Nothing was connected.`,
+        ),
       )
-      if (completed.status === 200) return reply.redirect('/?notice=connected', 303)
-      const messages: Record<string, string> = {
-        session_user_mismatch: `This Dropbox connection was started by another user, not by ${user.name} who is signed in now. For your safety nothing was connected and the link was cancelled.`,
-        session_expired: 'The connection attempt took too long and expired. Please try again.',
-        session_not_authorized:
-          'This connection attempt was already used or not authorized. Please try again.',
-        session_not_found: 'This connection attempt is unknown. Please try again.',
-      }
-      const code = String(completed.body.code)
-      return outcome(problem(messages[code] ?? describe(completed)))
-    },
-  )
+    }
+    reply.header('referrer-policy', 'no-referrer') // this URL carries the completion secret
+    const completed = await attempt(connector.forUser(user.id).complete(session, completion))
+    if (!(completed instanceof CloudConnectorError)) {
+      return reply.redirect('/?notice=connected', 303)
+    }
+    const messages: Record<string, string> = {
+      session_user_mismatch: `This Dropbox connection was started by another user, not by ${user.name} who is signed in now. For your safety nothing was connected and the link was cancelled.`,
+      session_expired: 'The connection attempt took too long and expired. Please try again.',
+      session_not_authorized:
+        'This connection attempt was already used or not authorized. Please try again.',
+      session_not_found: 'This connection attempt is unknown. Please try again.',
+      session_already_completed: 'This connection attempt was already used. Please try again.',
+      completion_mismatch:
+        'This Dropbox connection could not be confirmed for this browser. For your safety nothing was connected. Please start again.',
+    }
+    return outcome(problem(messages[completed.code ?? ''] ?? describe(completed)))
+  })
 
   // Integration point 3: disconnect (the connector revokes the token at Dropbox and forgets it).
   app.post('/dropbox/disconnect', async (request, reply) => {
     const user = currentUser(request)
-    const removed = await connector(user.id, 'DELETE', '/v1/connection')
-    if (removed.status !== 204) {
+    const removed = await attempt(connector.forUser(user.id).disconnect())
+    if (removed instanceof CloudConnectorError) {
       return show(reply, user, 'Disconnect failed', problem(describe(removed)), 502)
     }
     return reply.redirect('/?notice=disconnected', 303)
@@ -166,29 +168,29 @@ export async function buildMainApp(options: MainAppOptions): Promise<FastifyInst
     async (request, reply) => {
       const user = currentUser(request)
       const { notice, path = '', cursor } = request.query
-      const connection = await connector(user.id, 'GET', '/v1/connection')
+      const client = connector.forUser(user.id)
+      const connection = await attempt(client.connection())
       const notices: Record<string, string> = {
         connected: 'Your Dropbox is connected.',
         disconnected: 'Your Dropbox is disconnected.',
       }
       const banner = notice && notices[notice] ? html`<p class="notice">${notices[notice]}</p>` : ''
       let body: SafeHtml
-      if (connection.body.status === 'connected') {
-        const query = cursor
-          ? `cursor=${encodeURIComponent(cursor)}`
-          : `path=${encodeURIComponent(path)}&limit=100`
+      if (connection instanceof CloudConnectorError) {
+        body = problem(describe(connection))
+      } else if (connection.status === 'connected') {
         const [me, listing] = await Promise.all([
-          connector(user.id, 'GET', '/v1/me'),
-          connector(user.id, 'GET', `/v1/workspace/list?${query}`),
+          attempt(client.me()),
+          attempt(
+            cursor ? client.listFolderContinue(cursor) : client.listFolder(path, { limit: 100 }),
+          ),
         ])
         body = html`${accountSection(me)}<p>${disconnectButton()}</p>${filesSection(path, listing)}`
-      } else if (connection.body.status === 'reconnect_required') {
+      } else if (connection.status === 'reconnect_required') {
         body = html`<p id="connection-status">Dropbox needs to be connected again (access was revoked or expired).</p>
 ${connectButton('Reconnect Dropbox')} ${disconnectButton()}`
-      } else if (connection.body.status === 'not_connected') {
-        body = html`<p id="connection-status">Dropbox is not connected.</p>${connectButton('Connect Dropbox')}`
       } else {
-        body = problem(describe(connection))
+        body = html`<p id="connection-status">Dropbox is not connected.</p>${connectButton('Connect Dropbox')}`
       }
       return show(reply, user, 'Your Dropbox', html`${banner}<h1>Your Dropbox</h1>${body}`)
     },
@@ -219,21 +221,12 @@ function problem(message: string): SafeHtml {
 }
 
 /** A connector answer we did not expect, for the person reading the page. */
-function describe({ status, body }: ConnectorAnswer): string {
-  const detail = typeof body.detail === 'string' ? `: ${body.detail}` : ''
-  return `The connector answered ${status} ${String(body.code ?? '')}${detail}`
+function describe(error: CloudConnectorError): string {
+  return `The connector answered ${error.status ?? ''} ${error.code ?? ''}: ${error.detail}`
 }
 
-function accountSection(me: ConnectorAnswer): SafeHtml {
-  if (me.status !== 200) return problem(describe(me))
-  const account = me.body as {
-    display_name: string
-    email: string
-    account_id: string
-    country?: string | null
-    team: { name: string } | null
-    root: { type: string }
-  }
+function accountSection(account: Account | CloudConnectorError): SafeHtml {
+  if (account instanceof CloudConnectorError) return problem(describe(account))
   return html`<p id="connection-status">Connected to Dropbox as <strong id="account-name">${account.display_name}</strong> (<span id="account-email">${account.email}</span>).</p>
 <dl>
 <dt>Account id</dt><dd>${account.account_id}</dd>
@@ -241,10 +234,10 @@ function accountSection(me: ConnectorAnswer): SafeHtml {
 <dt>Team</dt><dd>${account.team ? account.team.name : 'none (personal account)'}</dd>
 <dt>Root</dt><dd>${account.root.type}</dd>
 </dl>
-<details><summary>GET /v1/me</summary><pre>${JSON.stringify(me.body, null, 2)}</pre></details>`
+<details><summary>GET /v1/me</summary><pre>${JSON.stringify(account, null, 2)}</pre></details>`
 }
 
-function filesSection(path: string, listing: ConnectorAnswer): SafeHtml {
+function filesSection(path: string, listing: Listing | CloudConnectorError): SafeHtml {
   const segments = path.split('/').filter(Boolean)
   const crumbs = [
     html`<a href="/?path=">Workspace</a>`,
@@ -254,12 +247,8 @@ function filesSection(path: string, listing: ConnectorAnswer): SafeHtml {
     ),
   ]
   const heading = html`<h2>Files</h2><nav id="breadcrumbs">${crumbs}</nav>`
-  if (listing.status !== 200) return html`${heading}${problem(describe(listing))}`
-  const { entries, cursor, has_more } = listing.body as {
-    entries: Array<{ type: 'file' | 'folder'; name: string; path: string; size?: number }>
-    cursor: string
-    has_more: boolean
-  }
+  if (listing instanceof CloudConnectorError) return html`${heading}${problem(describe(listing))}`
+  const { entries, cursor, has_more } = listing
   const sorted = [...entries].sort(
     (a, b) =>
       (a.type === b.type ? 0 : a.type === 'folder' ? -1 : 1) || a.name.localeCompare(b.name),

@@ -5,8 +5,9 @@
  * first run and reused. With DROPBOX_APP_KEY and DROPBOX_APP_SECRET set, the real Dropbox is
  * used instead of the emulator.
  *
- * Env: DEMO_PORT (main app, 3000), DEMO_CONNECTOR_PORT (8080), DEMO_EMULATOR_PORT (8081);
- * 0 picks a free port. DEMO_DIR (./.demo). LOG_LEVEL for the connector (warn).
+ * Env: DEMO_PORT (main app, 3000), DEMO_CONNECTOR_PORT (8080, the connector's public listener),
+ * DEMO_CONNECTOR_INTERNAL_PORT (8082, its internal listener: `/v1`, docs), DEMO_EMULATOR_PORT
+ * (8081); 0 picks a free port. DEMO_DIR (./.demo). LOG_LEVEL for the connector (warn).
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { rm } from 'node:fs/promises'
@@ -53,6 +54,7 @@ function freePort(): Promise<number> {
 const ports = {
   mainApp: portFromEnv('DEMO_PORT', 3000),
   connector: portFromEnv('DEMO_CONNECTOR_PORT', 8080),
+  connectorInternal: portFromEnv('DEMO_CONNECTOR_INTERNAL_PORT', 8082),
   emulator: portFromEnv('DEMO_EMULATOR_PORT', 8081),
 }
 const demoDir = resolve(PROJECT_ROOT, env.DEMO_DIR || '.demo')
@@ -95,6 +97,9 @@ async function main(): Promise<void> {
   const connectorPort = ports.connector || (await freePort())
   const connectorUrl = `http://${PUBLIC_HOST}:${connectorPort}`
   const redirectUri = `${connectorUrl}/connect/callback`
+  // The main app calls `/v1` on the internal listener, server to server (contract §5).
+  const internalPort = ports.connectorInternal || (await freePort())
+  const connectorApiUrl = `http://${BIND_HOST}:${internalPort}`
 
   let dropboxEnv: Record<string, string> = {}
   if (!realDropbox) {
@@ -110,11 +115,12 @@ async function main(): Promise<void> {
       DROPBOX_REDIRECT_URI: redirectUri,
       DROPBOX_API_BASE_URL: emulatorUrl,
       DROPBOX_AUTHORIZE_URL: `${emulatorUrl}/oauth2/authorize`,
+      DROPBOX_CONTENT_BASE_URL: emulator.contentUrl,
     }
   }
 
   const app = await buildMainApp({
-    connectorUrl,
+    connectorUrl: connectorApiUrl,
     identity: { privateJwk: keys.identityPrivateJwk, issuer: DEMO_IDENTITY_ISSUER },
   })
   mainApp = app
@@ -139,6 +145,8 @@ async function main(): Promise<void> {
       ...dropboxEnv,
       HOST: BIND_HOST,
       PORT: String(connectorPort),
+      INTERNAL_HOST: BIND_HOST,
+      INTERNAL_PORT: String(internalPort),
       PUBLIC_BASE_URL: connectorUrl,
       DATABASE_PATH: databasePath,
       DATABASE_URL: '',
@@ -158,11 +166,12 @@ async function main(): Promise<void> {
     void stop(1)
   })
   await waitUntilReady(`${connectorUrl}/readyz`)
+  await waitUntilReady(`${connectorApiUrl}/readyz`)
 
   say('')
   say('cloud-connector demo')
   say(`  main app (stand-in)  ${mainAppUrl}`)
-  say(`  connector            ${connectorUrl}   (API docs: ${connectorUrl}/docs)`)
+  say(`  connector            ${connectorUrl}   (API, internal: ${connectorApiUrl}/docs)`)
   if (emulator) {
     say(
       `  Dropbox emulator     ${dropboxEnv.DROPBOX_API_BASE_URL}   (accounts: ${emulator

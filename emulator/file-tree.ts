@@ -34,7 +34,6 @@ export interface TreeNode {
   clientModified: string
   serverModified: string
   rev: string
-  contentHash: string
 }
 
 export interface NamespaceTree {
@@ -233,7 +232,6 @@ export class FileTree {
       : now
     node.serverModified = now
     node.rev = revFor(node.id, node.seq)
-    node.contentHash = contentHashFor(node.id, node.size, node.seq)
   }
 
   #node(
@@ -271,7 +269,6 @@ export class FileTree {
       clientModified: timestamp(spec.clientModified, now),
       serverModified: timestamp(spec.serverModified, now),
       rev: revFor(id, seq),
-      contentHash: contentHashFor(id, size, seq),
     }
   }
 }
@@ -288,9 +285,4 @@ function timestamp(value: string | undefined, fallback: string): string {
 /** Hex, at least 9 characters (files.stone `Rev`). */
 function revFor(id: string, seq: number): string {
   return `0${stableHash(`rev/${id}/${seq}`).toString('hex').slice(0, 14)}`
-}
-
-/** 64 hex characters; there is no content, so it hashes the file's identity and version. */
-function contentHashFor(id: string, size: number, seq: number): string {
-  return stableHash(`content/${id}/${size}/${seq}`).toString('hex')
 }

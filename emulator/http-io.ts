@@ -149,8 +149,9 @@ export class Reply {
     })
   }
 
-  redirect(location: string): void {
+  redirect(location: string, headers: Record<string, string> = {}): void {
     this.send(302, TEXT_TYPE, '', {
+      ...headers,
       location,
       'cache-control': 'no-store',
       'referrer-policy': 'no-referrer',

@@ -4,6 +4,7 @@
  * after that snapshot (files.stone: "Pass the cursor into list_folder/continue to see what's
  * changed in the folder since your previous query").
  */
+import { contentHash, contentSeed } from './content.ts'
 import { encodeCursor, type ListCursor } from './cursor.ts'
 import { container, isVisibleTo, type NodePath, reachablePath, type TreeNode } from './file-tree.ts'
 import { canReach } from './path-root.ts'
@@ -190,6 +191,6 @@ export function metadata({ node, lower, display }: Item): Record<string, unknown
     rev: node.rev,
     size: node.size,
     is_downloadable: true,
-    content_hash: node.contentHash,
+    content_hash: contentHash(contentSeed(node), node.size),
   }
 }

@@ -37,7 +37,15 @@ export const ACCESS_DENIED_DESCRIPTION =
 
 class AuthorizeError extends Error {}
 
-export function handleAuthorizeGet(state: EmulatorState, query: string, reply: Reply): void {
+/** The browser's sign-in at the emulated dropbox.com, like Dropbox's own session cookie. */
+const SIGN_IN_COOKIE = 'emu_signin'
+
+export function handleAuthorizeGet(
+  state: EmulatorState,
+  query: string,
+  cookies: string,
+  reply: Reply,
+): void {
   const { values, duplicate } = parseParams(query)
   state.counters.recordAuthorize(values)
   let pending: PendingConsent
@@ -47,6 +55,18 @@ export function handleAuthorizeGet(state: EmulatorState, query: string, reply: R
   } catch (error) {
     if (!(error instanceof AuthorizeError)) throw error
     reply.html(400, errorPage(error.message))
+    return
+  }
+  // Dropbox: without force_reapprove, "a user who has already approved the application may be
+  // automatically redirected" — the signed-in account is linked without seeing any picker.
+  const signedIn = state.signIns.get(cookieValue(cookies, SIGN_IN_COOKIE) ?? '')
+  if (
+    values.force_reapprove !== 'true' &&
+    signedIn !== undefined &&
+    pending.redirectUri !== null &&
+    approved(state, pending, signedIn)
+  ) {
+    reply.redirect(answerLocation(pending.redirectUri, issueAnswer(state, pending, signedIn)))
     return
   }
   const requestId = randomToken(24)
@@ -105,26 +125,65 @@ export function handleConsentPost(
   }
   const answer: Record<string, string> =
     decision === 'allow'
-      ? {
-          code: state.tokens.issueCode({
-            appKey: pending.appKey,
-            accountId: account.accountId,
-            redirectUri: pending.redirectUri,
-            codeChallenge: pending.codeChallenge,
-            accessType: pending.accessType,
-            scopes: pending.scopes,
-          }).code,
-        }
+      ? issueAnswer(state, pending, account.accountId)
       : { error: 'access_denied', error_description: ACCESS_DENIED_DESCRIPTION }
-  if (pending.state !== null) answer.state = pending.state
+  if (pending.state !== null && decision === 'deny') answer.state = pending.state
   if (pending.redirectUri === null) {
     // No redirect_uri: Dropbox shows the code for the user to paste into the app.
     reply.html(200, noRedirectPage(answer))
     return
   }
-  const location = new URL(pending.redirectUri)
+  const headers: Record<string, string> = {}
+  if (decision === 'allow') {
+    const key = `${pending.appKey} ${account.accountId}`
+    const scopes = state.approvals.get(key) ?? new Set<string>()
+    for (const scope of pending.scopes) scopes.add(scope)
+    state.approvals.set(key, scopes)
+    const signIn = randomToken(24)
+    state.signIns.set(signIn, account.accountId)
+    headers['set-cookie'] = `${SIGN_IN_COOKIE}=${signIn}; Path=/; HttpOnly; SameSite=Lax`
+  }
+  reply.redirect(answerLocation(pending.redirectUri, answer), headers)
+}
+
+/** A code for `accountId` (and the request's `state`), as the redirect back carries them. */
+function issueAnswer(
+  state: EmulatorState,
+  pending: PendingConsent,
+  accountId: string,
+): Record<string, string> {
+  const answer: Record<string, string> = {
+    code: state.tokens.issueCode({
+      appKey: pending.appKey,
+      accountId,
+      redirectUri: pending.redirectUri,
+      codeChallenge: pending.codeChallenge,
+      accessType: pending.accessType,
+      scopes: pending.scopes,
+    }).code,
+  }
+  if (pending.state !== null) answer.state = pending.state
+  return answer
+}
+
+function answerLocation(redirectUri: string, answer: Record<string, string>): string {
+  const location = new URL(redirectUri)
   for (const [name, value] of Object.entries(answer)) location.searchParams.append(name, value)
-  reply.redirect(location.href)
+  return location.href
+}
+
+/** The account approved this app earlier for at least every scope asked for now. */
+function approved(state: EmulatorState, pending: PendingConsent, accountId: string): boolean {
+  const scopes = state.approvals.get(`${pending.appKey} ${accountId}`)
+  return scopes !== undefined && pending.scopes.every((scope) => scopes.has(scope))
+}
+
+function cookieValue(header: string, name: string): string | undefined {
+  for (const part of header.split(';')) {
+    const [key, ...value] = part.trim().split('=')
+    if (key === name) return value.join('=')
+  }
+  return undefined
 }
 
 function validate(state: EmulatorState, params: Record<string, string>): PendingConsent {

@@ -117,7 +117,7 @@ function route(
 ): void {
   const method = req.method ?? 'GET'
   if (path === '/oauth2/authorize') {
-    if (method === 'GET') handleAuthorizeGet(state, query, reply)
+    if (method === 'GET') handleAuthorizeGet(state, query, String(req.headers.cookie ?? ''), reply)
     else if (method === 'POST')
       handleConsentPost(
         state,

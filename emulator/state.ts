@@ -29,6 +29,10 @@ export interface EmulatorState {
   /** Signs cursors, so a tampered one is refused rather than misread. */
   readonly cursorKey: Buffer
   readonly pendingConsents: Map<string, PendingConsent>
+  /** Browser sign-ins (the `emu_signin` cookie → account id), set by an allowed consent. */
+  readonly signIns: Map<string, string>
+  /** `${appKey} ${accountId}` → the scopes that account approved for that app. */
+  readonly approvals: Map<string, Set<string>>
 }
 
 export function createState(accessTokenTtlSeconds: number): EmulatorState {
@@ -44,5 +48,7 @@ export function createState(accessTokenTtlSeconds: number): EmulatorState {
     faults: new FaultQueue(),
     cursorKey: randomBytes(32),
     pendingConsents: new Map(),
+    signIns: new Map(),
+    approvals: new Map(),
   }
 }

@@ -19,6 +19,7 @@ import { createCloudClientFactory, createCloudProvider, TokenRefresher } from '.
 import type { RetryPolicy } from './cloud/upstream-policy.ts'
 import type { Config } from './config.ts'
 import { ConnectFlow } from './connect/connect-flow.ts'
+import { Revoker } from './connect/revocation.ts'
 import { setUpListeners } from './http/listeners.ts'
 import docs from './http/plugins/docs.ts'
 import identity from './http/plugins/identity.ts'
@@ -122,8 +123,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
     publicBaseUrl: config.publicBaseUrl,
     returnUrl: config.connectReturnUrl,
     clock,
-    onRevokeFailed: (reason) =>
-      logger.warn({ reason }, 'token revocation failed; the connection was deleted locally'),
+    revoker: new Revoker({ auth: provider.auth, queue: null, audit, metrics, clock }),
+    audit,
   })
 
   const app = Fastify({

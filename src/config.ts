@@ -41,6 +41,8 @@ export interface Config {
     /** `DROPBOX_CONTENT_BASE_URL`: the content host, for downloads (contract §8). */
     contentBaseUrl: string
     authorizeUrl: string
+    /** `DROPBOX_FORCE_REAPPROVE`: the consent page always shows the account picker (contract §3.2). */
+    forceReapprove: boolean
   }
   connectReturnUrl: string
   workspaceRoot: string
@@ -143,7 +145,7 @@ class Reader {
     if (value === undefined) return fallback
     if (value === 'true') return true
     if (value === 'false') return false
-    this.problems.push(`${name} must be "true" or "false"`)
+    this.problems.push(`${name} must be true or false (got "${value}")`)
     return fallback
   }
 
@@ -264,13 +266,7 @@ export function loadConfig(env: Env = process.env): Config {
     read.fail('DROPBOX_SCOPES must be space-separated scope names like "files.metadata.read"')
   }
 
-  let workspaceRoot = ''
-  try {
-    workspaceRoot = normalizeWorkspaceRoot(read.optional('WORKSPACE_ROOT', ''))
-  } catch (error) {
-    if (!(error instanceof PathRuleError)) throw error
-    read.fail(`WORKSPACE_ROOT is not a valid workspace folder: ${error.message}`)
-  }
+  const workspaceRoot = readWorkspaceRoot(env.WORKSPACE_ROOT, read)
 
   const logLevel = read.optional('LOG_LEVEL', 'info')
   if (!LOG_LEVELS.includes(logLevel)) read.fail(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`)
@@ -315,6 +311,7 @@ export function loadConfig(env: Env = process.env): Config {
         'DROPBOX_AUTHORIZE_URL',
         'https://www.dropbox.com/oauth2/authorize',
       ),
+      forceReapprove: read.boolean('DROPBOX_FORCE_REAPPROVE', true),
     },
     connectReturnUrl: read.webUrl('CONNECT_RETURN_URL', undefined),
     workspaceRoot,
@@ -330,4 +327,20 @@ export function loadConfig(env: Env = process.env): Config {
   }
   if (read.problems.length > 0) throw new ConfigError(read.problems)
   return config
+}
+
+/** `WORKSPACE_ROOT` (contract §4, §8): normalised; blank means the Dropbox root. */
+function readWorkspaceRoot(value: string | undefined, read: Reader): string {
+  // Only whitespace would silently mean the Dropbox root: a typo must not widen the workspace.
+  if (value !== undefined && value !== '' && value.trim() === '') {
+    read.fail('WORKSPACE_ROOT is only whitespace: leave it unset (or "/") for the Dropbox root')
+    return ''
+  }
+  try {
+    return normalizeWorkspaceRoot(read.optional('WORKSPACE_ROOT', ''))
+  } catch (error) {
+    if (!(error instanceof PathRuleError)) throw error
+    read.fail(`WORKSPACE_ROOT is not a valid workspace folder: ${error.message}`)
+    return ''
+  }
 }

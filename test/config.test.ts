@@ -34,6 +34,7 @@ test('defaults follow contract §8', () => {
   assert.equal(config.dropbox.apiBaseUrl, 'https://api.dropboxapi.com')
   assert.equal(config.dropbox.contentBaseUrl, 'https://content.dropboxapi.com')
   assert.equal(config.dropbox.authorizeUrl, 'https://www.dropbox.com/oauth2/authorize')
+  assert.equal(config.dropbox.forceReapprove, true)
   assert.equal(config.workspaceRoot, '')
   assert.equal(config.upstreamTimeoutMs, 10_000)
   assert.equal(config.logLevel, 'info')
@@ -157,4 +158,28 @@ test('WORKSPACE_ROOT is normalised at boot (shared vectors)', () => {
     }
   }
   assert.match(configErrors(testEnv({ WORKSPACE_ROOT: 'a\u0007b' }))[0] ?? '', /control character/)
+})
+
+test('DROPBOX_FORCE_REAPPROVE takes true or false only', () => {
+  assert.equal(
+    loadConfig(testEnv({ DROPBOX_FORCE_REAPPROVE: 'false' })).dropbox.forceReapprove,
+    false,
+  )
+  assert.equal(
+    loadConfig(testEnv({ DROPBOX_FORCE_REAPPROVE: 'true' })).dropbox.forceReapprove,
+    true,
+  )
+  assert.deepEqual(configErrors(testEnv({ DROPBOX_FORCE_REAPPROVE: 'no' })), [
+    'DROPBOX_FORCE_REAPPROVE must be true or false (got "no")',
+  ])
+})
+
+test('WORKSPACE_ROOT that is only whitespace is a startup error, not the Dropbox root', () => {
+  for (const blank of [' ', '\t', '  \n ']) {
+    assert.deepEqual(configErrors(testEnv({ WORKSPACE_ROOT: blank })), [
+      'WORKSPACE_ROOT is only whitespace: leave it unset (or "/") for the Dropbox root',
+    ])
+  }
+  assert.equal(loadConfig(testEnv({ WORKSPACE_ROOT: '' })).workspaceRoot, '')
+  assert.equal(loadConfig(testEnv({ WORKSPACE_ROOT: '/' })).workspaceRoot, '')
 })

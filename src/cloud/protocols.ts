@@ -42,11 +42,17 @@ export interface CloudAuth {
   exchangeCode(input: { code: string; codeVerifier: string }): Promise<GrantedTokens>
   /** Throws `ReconnectRequiredError` on `invalid_grant`; upstream errors otherwise. */
   refresh(refreshToken: string): Promise<RefreshedTokens>
-  /** Best effort; resolves false when the provider could not be told. */
-  revoke(accessToken: string): Promise<boolean>
+  /** Revokes the token's grant; never throws (see `RevokeOutcome`). */
+  revoke(accessToken: string): Promise<RevokeOutcome>
   /** Reads the account a fresh token belongs to (used once, at connect time). */
   accountForToken(accessToken: string): Promise<CloudAccount>
 }
+
+/**
+ * `token_rejected`: the provider refused this access token (expired, or already dead): refresh
+ * and try again. `unreachable`: the provider could not be told (5xx, network, timeout, 429).
+ */
+export type RevokeOutcome = 'revoked' | 'token_rejected' | 'unreachable'
 
 /** Where tokens come from for a bound client; refresh is single-flight behind it. */
 export interface TokenSource {

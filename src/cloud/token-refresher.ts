@@ -19,6 +19,10 @@
  * `reconnect_required` if the row is still the version whose refresh token was refused.
  * Waiters poll the row (cheap, and only one waiter per process) until the token changes or
  * the lease is free.
+ *
+ * Every committed refresh re-reads the account (one `users/get_current_account`) and stores a
+ * changed root (contract §4): a personal account that joined a team space is otherwise noticed
+ * only by `/v1/me`, since a listing without the path-root header never sees `invalid_root`.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Metrics } from '../observability/metrics.ts'
@@ -147,10 +151,35 @@ export class TokenRefresher {
     }
     const committed = await vault.updateTokens(current.id, current.version, next)
     metrics.countTokenRefresh('ok')
-    if (committed) return next.accessToken
+    if (committed) {
+      await this.#rereadRoot(committed, next.accessToken)
+      return next.accessToken
+    }
     // Lost the compare-and-swap to a concurrent writer: its tokens are at least as new.
     const winner = await this.#snapshot(current, undefined)
     return winner.tokens.accessToken
+  }
+
+  /**
+   * Best effort: the refresh itself succeeded, so a failed account read must not fail the call;
+   * the old root stays until the next refresh, `/v1/me` or an `invalid_root` answer moves it.
+   */
+  async #rereadRoot(connection: Connection, accessToken: string): Promise<void> {
+    const { vault, auth } = this.#deps
+    try {
+      const { root } = await auth.accountForToken(accessToken)
+      const stored = connection.rootInfo
+      if (
+        root.rootNamespaceId !== stored.rootNamespaceId ||
+        root.homeNamespaceId !== stored.homeNamespaceId ||
+        root.type !== stored.type ||
+        root.homePath !== stored.homePath
+      ) {
+        await vault.updateRootInfo(connection.id, root)
+      }
+    } catch {
+      // Counted by the upstream metrics of the account read itself.
+    }
   }
 
   /** After our refresh was refused: the winner's token if the row has a usable one, else `error`. */

@@ -24,11 +24,18 @@ export class VaultTokenSource implements TokenSource {
   async accessToken(): Promise<string> {
     const tokens = await this.#vault.openTokens(this.#connection)
     if (!needsRefresh(tokens, this.#clock())) return tokens.accessToken
-    return this.#refresher.refreshSingleFlight(this.#connection)
+    return this.#afterRefresh(await this.#refresher.refreshSingleFlight(this.#connection))
   }
 
-  accessTokenAfterExpiry(rejected: string): Promise<string> {
-    return this.#refresher.refreshSingleFlight(this.#connection, rejected)
+  async accessTokenAfterExpiry(rejected: string): Promise<string> {
+    return this.#afterRefresh(await this.#refresher.refreshSingleFlight(this.#connection, rejected))
+  }
+
+  /** A refresh re-reads the root (see TokenRefresher): this call must use it too. */
+  async #afterRefresh(accessToken: string): Promise<string> {
+    const current = await this.#vault.findByUser(this.#connection.userId, this.#connection.provider)
+    if (current?.id === this.#connection.id) this.#connection = current
+    return accessToken
   }
 
   rootInfo(): RootInfo {

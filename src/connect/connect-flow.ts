@@ -7,8 +7,10 @@
 
 import type { CloudProvider } from '../cloud/protocols.ts'
 import { ServiceError } from '../errors.ts'
+import type { Audit } from '../observability/audit.ts'
 import type { ConnectionVault, ConnectSessionVault, Provider } from '../vault/ports.ts'
 import { type ConnectionStatusView, connectionStatusView } from './connection-status.ts'
+import type { Revoker } from './revocation.ts'
 import { hashSecret, pkceChallenge, randomSecret, sameHash } from './secrets.ts'
 
 export const SESSION_TTL_MS = 10 * 60_000
@@ -30,11 +32,14 @@ export interface ConnectFlowDeps {
   publicBaseUrl: string
   returnUrl: string
   clock: () => number
-  /** Best-effort side effects (revocations) report here instead of failing the request. */
-  onRevokeFailed?: (reason: string) => void
+  /** Revokes replaced and disconnected grants at the provider, or queues them (contract §7). */
+  revoker: Revoker
+  audit: Audit
 }
 
 const UPSTREAM_ERROR_CODE = /^[a-z_]{1,64}$/
+const UNOPENED_TOKENS =
+  'the stored tokens do not open (their vault key is not in VAULT_KEYS): the grant stays alive at Dropbox'
 
 export class ConnectFlow {
   readonly #deps: ConnectFlowDeps
@@ -178,18 +183,38 @@ export class ConnectFlow {
       )
 
     const granted = await provider.auth.exchangeCode(claimed)
-    const account = await provider.auth.accountForToken(granted.accessToken)
-    const { connection, previousTokens } = await connections.replace({
-      userId,
-      provider: this.#provider,
-      accountId: account.accountId,
-      email: account.email,
-      scopes: granted.scopes,
-      tokenType: granted.tokenType,
-      rootInfo: account.root,
-      tokens: granted,
-    })
-    if (previousTokens) await this.#revoke(previousTokens.accessToken)
+    // From here Dropbox holds a live grant: whatever stops it from being stored revokes it.
+    let stored: Awaited<ReturnType<ConnectionVault['replace']>>
+    try {
+      const account = await provider.auth.accountForToken(granted.accessToken)
+      stored = await connections.replace({
+        userId,
+        provider: this.#provider,
+        accountId: account.accountId,
+        email: account.email,
+        scopes: granted.scopes,
+        tokenType: granted.tokenType,
+        rootInfo: account.root,
+        tokens: granted,
+      })
+    } catch (error) {
+      await this.#deps.revoker.revokeGrant(granted, {
+        userId,
+        provider: this.#provider,
+        reason: 'failed_connect',
+      })
+      throw error
+    }
+    const { connection, previousTokens } = stored
+    if (previousTokens) {
+      this.#deps.audit('connection_replaced', { user: userId })
+      await this.#deps.revoker.revokeGrant(previousTokens, {
+        userId,
+        provider: this.#provider,
+        reason: 'replaced',
+      })
+    }
+    this.#deps.audit('connect_completed', { user: userId })
     return connectionStatusView(connection, granted)
   }
 
@@ -201,14 +226,16 @@ export class ConnectFlow {
     return connectionStatusView(connection, tokens)
   }
 
-  /** Deletes locally whatever happens upstream: a user who disconnects must be disconnected. */
+  /**
+   * Deletes locally whatever happens upstream (a user who disconnects must be disconnected),
+   * then revokes the grant or queues it (contract §7).
+   */
   async disconnect(userId: string): Promise<void> {
     const removed = await this.#deps.connections.remove(userId, this.#provider)
-    if (removed?.tokens) await this.#revoke(removed.tokens.accessToken)
-  }
-
-  async #revoke(accessToken: string): Promise<void> {
-    const revoked = await this.#deps.provider.auth.revoke(accessToken)
-    if (!revoked) this.#deps.onRevokeFailed?.('Dropbox did not confirm the token revocation')
+    if (!removed) return
+    this.#deps.audit('disconnected', { user: userId })
+    const owner = { userId, provider: this.#provider, reason: 'disconnected' } as const
+    if (removed.tokens) await this.#deps.revoker.revokeGrant(removed.tokens, owner)
+    else this.#deps.revoker.unrevocable(owner, UNOPENED_TOKENS)
   }
 }

@@ -14,11 +14,18 @@ import {
   upstreamUnavailable,
 } from '../cloud/errors.ts'
 import type { CloudAccount } from '../cloud/models.ts'
-import type { CloudAuth, GrantedTokens, RefreshedTokens, TokenSource } from '../cloud/protocols.ts'
+import type {
+  CloudAuth,
+  GrantedTokens,
+  RefreshedTokens,
+  RevokeOutcome,
+  TokenSource,
+} from '../cloud/protocols.ts'
 import { callWithRetries, type RetryPolicy } from '../cloud/upstream-policy.ts'
 import type { RootInfo } from '../vault/ports.ts'
 import type { DropboxServiceDeps } from './dropbox-service.ts'
 import { DropboxService } from './dropbox-service.ts'
+import { AccessTokenRejected, translateDropboxError } from './errors.ts'
 
 export interface DropboxAppConfig {
   appKey: string
@@ -26,6 +33,7 @@ export interface DropboxAppConfig {
   redirectUri: string
   scopes: string[]
   authorizeUrl: string
+  forceReapprove: boolean
 }
 
 interface TokenResponse {
@@ -68,6 +76,8 @@ export class DropboxAuth implements CloudAuth {
       code_challenge_method: 'S256',
       token_access_type: 'offline',
       scope: this.#app.scopes.join(' '),
+      // The person always sees, and can switch, the account being linked (contract §3.2).
+      ...(this.#app.forceReapprove ? { force_reapprove: 'true' } : {}),
     })
     const url = new URL(this.#app.authorizeUrl)
     return `${url.origin}${url.pathname}?${query}`
@@ -80,12 +90,18 @@ export class DropboxAuth implements CloudAuth {
     code: string
     codeVerifier: string
   }): Promise<GrantedTokens> {
-    const body = await this.#tokenRequest('oauth2/token authorization_code', {
-      grant_type: 'authorization_code',
-      code,
-      redirect_uri: this.#app.redirectUri,
-      code_verifier: codeVerifier,
-    })
+    // Never retried (contract §3.4): a lost answer may already have spent the code, and a
+    // replayed code makes Dropbox revoke what the first exchange granted.
+    const body = await this.#tokenRequest(
+      'oauth2/token authorization_code',
+      {
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: this.#app.redirectUri,
+        code_verifier: codeVerifier,
+      },
+      { retry: false },
+    )
     if (
       typeof body.access_token !== 'string' ||
       typeof body.refresh_token !== 'string' ||
@@ -121,19 +137,30 @@ export class DropboxAuth implements CloudAuth {
     }
   }
 
-  async revoke(accessToken: string): Promise<boolean> {
+  /**
+   * `auth/token/revoke` disables the token's whole grant (its refresh token too). A refused
+   * token is told apart from an unreachable Dropbox: the first is refreshed and revoked again,
+   * the second queued (contract §7).
+   */
+  async revoke(accessToken: string): Promise<RevokeOutcome> {
     const { transport, policy, metrics } = this.#service
+    const operation = 'auth/token/revoke'
     try {
-      await callWithRetries(policy, (signal) =>
-        new Dropbox({ accessToken, fetch: transport.fetch }).authTokenRevoke({ signal }),
-      )
-      metrics.countUpstreamCall('auth/token/revoke', 'ok')
-      metrics.countRevocation('ok')
-      return true
-    } catch {
-      metrics.countUpstreamCall('auth/token/revoke', 'client_error')
-      metrics.countRevocation('failed')
-      return false
+      await callWithRetries(policy, async (signal) => {
+        try {
+          await new Dropbox({ accessToken, fetch: transport.fetch }).authTokenRevoke({ signal })
+        } catch (raw) {
+          const { error, outcome } = translateDropboxError(raw, operation, signal)
+          metrics.countUpstreamCall(operation, outcome)
+          throw error
+        }
+      })
+      metrics.countUpstreamCall(operation, 'ok')
+      return 'revoked'
+    } catch (error) {
+      return error instanceof AccessTokenRejected || error instanceof ReconnectRequiredError
+        ? 'token_rejected'
+        : 'unreachable'
     }
   }
 
@@ -144,8 +171,13 @@ export class DropboxAuth implements CloudAuth {
     ).getCurrentAccount()
   }
 
-  async #tokenRequest(operation: string, params: Record<string, string>): Promise<TokenResponse> {
-    const { transport, policy, metrics } = this.#service
+  async #tokenRequest(
+    operation: string,
+    params: Record<string, string>,
+    { retry }: { retry: boolean } = { retry: true },
+  ): Promise<TokenResponse> {
+    const { transport, metrics } = this.#service
+    const policy = retry ? this.#service.policy : { ...this.#service.policy, maxAttempts: 1 }
     const credentials = Buffer.from(`${this.#app.appKey}:${this.#app.appSecret}`).toString('base64')
     return callWithRetries(policy, async (signal) => {
       let response: Response

@@ -2,7 +2,7 @@
  * The service's Prometheus metrics (contract §5 `/metrics`). Core code records through this
  * small interface; one registry per app keeps tests that build several apps independent.
  */
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client'
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 
 export type UpstreamOutcome =
   | 'ok'
@@ -16,6 +16,9 @@ export type UpstreamOutcome =
 
 export type RefreshOutcome = 'ok' | 'invalid_grant' | 'unavailable' | 'error'
 
+/** `already_dead`: the refresh answered `invalid_grant`; `failed`: given up (contract §7). */
+export type RevocationOutcome = 'ok' | 'already_dead' | 'queued' | 'failed'
+
 export interface Metrics {
   readonly registry: Registry
   /** `caller`: the calling service of a `/v1` request (contract §2); empty elsewhere. */
@@ -28,7 +31,9 @@ export interface Metrics {
   ): void
   countUpstreamCall(operation: string, outcome: UpstreamOutcome): void
   countTokenRefresh(outcome: RefreshOutcome): void
-  countRevocation(outcome: 'ok' | 'failed'): void
+  countRevocation(outcome: RevocationOutcome): void
+  /** Grants waiting in the durable revocation queue, as last seen by this replica. */
+  setRevocationQueueDepth(depth: number): void
 }
 
 export function createMetrics(): Metrics {
@@ -55,8 +60,13 @@ export function createMetrics(): Metrics {
   })
   const revocations = new Counter({
     name: 'token_revocations_total',
-    help: 'Upstream token revocations (best effort) by outcome.',
+    help: 'Upstream grant revocations by outcome.',
     labelNames: ['outcome'] as const,
+    registers: [registry],
+  })
+  const revocationQueue = new Gauge({
+    name: 'revocation_queue_depth',
+    help: 'Grants waiting in the durable revocation queue (Dropbox could not be reached).',
     registers: [registry],
   })
   // Label sets are few (routes × methods × statuses); a bound child per set skips prom-client's
@@ -85,5 +95,6 @@ export function createMetrics(): Metrics {
     },
     countTokenRefresh: (outcome) => tokenRefreshes.inc({ outcome }),
     countRevocation: (outcome) => revocations.inc({ outcome }),
+    setRevocationQueueDepth: (depth) => revocationQueue.set(depth),
   }
 }

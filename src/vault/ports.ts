@@ -158,3 +158,48 @@ export interface RefreshLeases {
   /** Gives the lease back if it is still `lease`; a no-op otherwise. */
   release(connectionId: string, lease: string): Promise<void>
 }
+
+/** Why a grant is revoked; kept with a queued revocation for the audit trail (contract §7). */
+export type RevocationReason = 'disconnected' | 'replaced' | 'failed_connect'
+
+/** A queued revocation as one claimer sees it. */
+export interface QueuedRevocation {
+  id: string
+  userId: string
+  provider: Provider
+  reason: RevocationReason
+  /** Null when the sealed tokens do not open (their key left the ring): logged, never skipped. */
+  tokens: TokenSet | null
+  /** Attempts so far, this claim included. */
+  attempts: number
+  enqueuedAt: Date
+  /** The claim's handle: `remove` and `retryLater` act only while it is still the claim. */
+  claim: string
+}
+
+/**
+ * The durable revocation queue (contract §7): grants Dropbox could not be told about, sealed
+ * like every other secret and bound to their queue row. Any replica may drain it; a claim is a
+ * conditional write that moves the entry's due time forward by a lease, so exactly one replica
+ * works on an entry at a time, and an entry whose claimer died is due again when the lease ends.
+ */
+export interface RevocationQueue {
+  enqueue(input: {
+    userId: string
+    provider: Provider
+    reason: RevocationReason
+    tokens: TokenSet
+    dueAt: Date
+  }): Promise<void>
+  /** Claims up to `limit` entries due at `now` for `leaseMs`, oldest first. */
+  claimDue(input: { now: Date; leaseMs: number; limit: number }): Promise<QueuedRevocation[]>
+  /** Deletes the entry (confirmed, already dead, or given up) if `claim` still holds it. */
+  remove(id: string, claim: string): Promise<void>
+  /** Gives the entry back until `dueAt`, with the tokens as they are now (a refresh may have replaced them). */
+  retryLater(
+    id: string,
+    claim: string,
+    input: { dueAt: Date; tokens: TokenSet | null },
+  ): Promise<void>
+  depth(): Promise<number>
+}

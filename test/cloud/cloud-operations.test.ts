@@ -258,7 +258,8 @@ test('reactive refresh: 401 expired_access_token → refresh → the call is ret
   const response = await stack.api('user-1', 'GET', '/v1/me')
   assert.equal(response.status, 200)
   assert.equal(stack.emulator.counters().tokenRequests.refresh_token, 1)
-  assert.equal(callsTo(stack, '/2/users/get_current_account').length, 2)
+  // The refused call, the refresh's root re-read (contract §4), the retried call.
+  assert.equal(callsTo(stack, '/2/users/get_current_account').length, 3)
   assert.equal((await stack.api('user-1', 'GET', '/v1/me')).status, 200)
   assert.equal(stack.emulator.counters().tokenRequests.refresh_token, 1, 'the new token is kept')
 })

@@ -49,6 +49,7 @@ test('happy path: create → /connect → consent → callback → complete → 
     'client_id',
     'code_challenge',
     'code_challenge_method',
+    'force_reapprove',
     'redirect_uri',
     'response_type',
     'scope',
@@ -62,6 +63,7 @@ test('happy path: create → /connect → consent → callback → complete → 
   assert.match(params.code_challenge as string, /^[A-Za-z0-9_-]{43}$/)
   assert.match(params.state as string, /^[A-Za-z0-9_-]{43}$/)
   assert.equal(params.token_access_type, 'offline')
+  assert.equal(params.force_reapprove, 'true')
   assert.equal(params.scope, 'account_info.read files.metadata.read files.content.read')
   assert.ok(
     authorize.search.includes('scope=account_info.read%20files.metadata.read%20files.content.read'),
@@ -78,7 +80,7 @@ test('happy path: create → /connect → consent → callback → complete → 
   assert.equal(toMainApp.headers.get('cache-control'), 'no-store')
   assert.equal(
     toMainApp.headers.get('location'),
-    `http://main-app.test/integrations/dropbox/done?session=${session.id}&status=authorized`,
+    `https://main-app.test/integrations/dropbox/done?session=${session.id}&status=authorized`,
   )
   assert.equal(
     stack.emulator.counters().tokenRequests.authorization_code,
@@ -128,7 +130,7 @@ test('the user denies consent: status=denied, complete says not authorized, noth
   const toMainApp = await browser.get(back)
   assert.equal(
     toMainApp.headers.get('location'),
-    `http://main-app.test/integrations/dropbox/done?session=${session.id}&status=denied`,
+    `https://main-app.test/integrations/dropbox/done?session=${session.id}&status=denied`,
   )
   const completed = await stack.api('user-1', 'POST', `/v1/connect/sessions/${session.id}/complete`)
   assert.equal(completed.status, 409)
@@ -150,7 +152,7 @@ test('an upstream error other than access_denied is passed on as status=error&er
   assert.equal(back.status, 303)
   assert.equal(
     back.headers.get('location'),
-    `http://main-app.test/integrations/dropbox/done?session=${session.id}&status=error&error=temporarily_unavailable`,
+    `https://main-app.test/integrations/dropbox/done?session=${session.id}&status=error&error=temporarily_unavailable`,
   )
 })
 

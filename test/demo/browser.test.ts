@@ -42,6 +42,8 @@ const skip = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM}`
 interface Demo {
   url: string
   connectorUrl: string
+  /** The connector's internal listener (`/v1`). */
+  connectorApiUrl: string
   emulatorUrl: string
   dir: string
   child: ChildProcess
@@ -62,6 +64,7 @@ async function startDemo(t: TestContext): Promise<Demo> {
       DEMO_DIR: dir,
       DEMO_PORT: '0',
       DEMO_CONNECTOR_PORT: '0',
+      DEMO_CONNECTOR_INTERNAL_PORT: '0',
       DEMO_EMULATOR_PORT: '0',
       DROPBOX_APP_KEY: '',
       DROPBOX_APP_SECRET: '',
@@ -106,6 +109,7 @@ async function startDemo(t: TestContext): Promise<Demo> {
   return {
     url: find(/^Open (http:\S+) in your browser/m),
     connectorUrl: find(/^ {2}connector +(http:\S+)/m),
+    connectorApiUrl: find(/\(API, internal: (http:\S+)\/docs\)/),
     emulatorUrl: find(/^ {2}Dropbox emulator +(http:\S+)/m),
     dir,
     child,
@@ -140,7 +144,7 @@ async function connectionOf(demo: Demo, userId: string): Promise<Record<string, 
     .setIssuedAt()
     .setExpirationTime('60s')
     .sign(await importJWK(identityPrivateJwk, 'EdDSA'))
-  const response = await fetch(`${demo.connectorUrl}/v1/connection`, {
+  const response = await fetch(`${demo.connectorApiUrl}/v1/connection`, {
     headers: { 'x-identity-assertion': assertion },
   })
   assert.equal(response.status, 200)

@@ -34,6 +34,7 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
         DEMO_DIR: dir,
         DEMO_PORT: '0',
         DEMO_CONNECTOR_PORT: '0',
+        DEMO_CONNECTOR_INTERNAL_PORT: '0',
         DEMO_EMULATOR_PORT: '0',
         DROPBOX_APP_KEY: '',
         DROPBOX_APP_SECRET: '',

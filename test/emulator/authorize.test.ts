@@ -200,6 +200,49 @@ test('authorize', async (t) => {
     )
   })
 
+  await t.test(
+    'an approved, signed-in browser skips the picker unless force_reapprove=true',
+    async () => {
+      const page = await (await fetch(authorizeUrl(emulator, VALID))).text()
+      const requestId = /name="request_id" value="([^"]+)"/.exec(page)?.[1] ?? ''
+      const allowed = await fetch(`${emulator.url}/oauth2/authorize`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          request_id: requestId,
+          account_id: ACCOUNT_IDS.bob,
+          decision: 'allow',
+        }),
+        redirect: 'manual',
+      })
+      assert.equal(allowed.status, 302)
+      const signIn = (allowed.headers.get('set-cookie') ?? '').split(';')[0] ?? ''
+      assert.match(signIn, /^emu_signin=[A-Za-z0-9_-]+$/)
+      const withCookie = (params: Record<string, string>) =>
+        fetch(authorizeUrl(emulator, params), { redirect: 'manual', headers: { cookie: signIn } })
+
+      // Dropbox's default: the earlier approval links the signed-in account without asking.
+      const silent = await withCookie({ ...VALID, state: 'again' })
+      assert.equal(silent.status, 302)
+      const back = new URL(silent.headers.get('location') ?? '')
+      assert.equal(`${back.origin}${back.pathname}`, REDIRECT_URI)
+      assert.equal(back.searchParams.get('state'), 'again')
+      assert.match(back.searchParams.get('code') ?? '', /^[A-Za-z0-9_-]{43}$/)
+
+      // force_reapprove=true: the picker again, every account offered.
+      const forced = await withCookie({ ...VALID, force_reapprove: 'true' })
+      assert.equal(forced.status, 200)
+      const html = await forced.text()
+      for (const id of [ACCOUNT_IDS.alice, ACCOUNT_IDS.bob])
+        assert.ok(html.includes(`value="${id}"`), id)
+
+      // A wider scope than approved also asks again; so does a browser that is not signed in.
+      const wider = await withCookie({ ...VALID, scope: `${VALID.scope} files.content.read` })
+      assert.equal(wider.status, 200)
+      assert.equal((await fetch(authorizeUrl(emulator, VALID), { redirect: 'manual' })).status, 200)
+    },
+  )
+
   await t.test('a consent page left open too long expires', async () => {
     const page = await (await fetch(authorizeUrl(emulator, VALID))).text()
     const requestId = /name="request_id" value="([^"]+)"/.exec(page)?.[1] ?? ''

@@ -270,7 +270,7 @@ test('callers: each key may call only its operations; 403 before any work; unnam
       onboarding: { kids: [connector.kid], operations: ['connect'] },
     }),
   })
-  assert.equal((await stack.connect('user-a', 'dbid:alice')).status, 200)
+  assert.equal((await stack.connect('user-a', ACCOUNT_IDS.alice)).status, 200)
   const operations = await v1Operations(stack)
   for (const { method, path } of operations) {
     assert.ok(OPERATION_OF[`${method} ${path}`], `${method} ${path} has no operation in the table`)

@@ -51,6 +51,8 @@ const connectBrowser: FastifyPluginAsyncTypebox<{
   app.get(
     '/connect',
     {
+      // Fastify's automatic HEAD would run this handler and burn the link (see below).
+      exposeHeadRoute: false,
       schema: {
         tags: ['connect'],
         summary: "Browser: consumes the connect token and redirects to Dropbox's consent page.",
@@ -69,6 +71,21 @@ const connectBrowser: FastifyPluginAsyncTypebox<{
       })
       return setBrowserSecurityHeaders(reply).redirect(authorizeUrl, 302)
     },
+  )
+
+  // Link scanners and chat previews send HEAD: it must neither consume the token nor set a
+  // cookie (contract §3.2), and it says nothing about whether the token is valid.
+  app.head(
+    '/connect',
+    {
+      schema: {
+        tags: ['connect'],
+        summary: 'Link previews: answers without consuming the connect token or setting a cookie.',
+        response: { 200: Type.Null({ description: 'An HTML page would follow on GET.' }) },
+      },
+    },
+    async (_request, reply) =>
+      setBrowserSecurityHeaders(reply).code(200).type('text/html; charset=utf-8').send(),
   )
 
   app.get(

@@ -37,11 +37,19 @@ DROPBOX_HOSTS = {
 
 
 class EmulatorAdapter(HTTPAdapter):
-    """Sends https://<dropbox host>/<path> to http://<emulator>/<path>; records (host, path)."""
+    """
+    Sends https://<dropbox host>/<path> to the emulator's port for that host (the content host
+    has its own), path and query unchanged; records (host, path).
+    """
 
-    def __init__(self, base_url):
+    def __init__(self, api_url, content_url):
         super().__init__()
-        self.netloc = urlsplit(base_url).netloc
+        api = urlsplit(api_url).netloc
+        self.netlocs = {
+            'api.dropboxapi.com': api,
+            'www.dropbox.com': api,
+            'content.dropboxapi.com': urlsplit(content_url).netloc,
+        }
         self.calls = []
 
     def send(self, request, **kwargs):
@@ -50,7 +58,8 @@ class EmulatorAdapter(HTTPAdapter):
         if parts.scheme != 'https' or prefixes is None or not parts.path.startswith(prefixes):
             raise AssertionError(f'the SDK called an unexpected address: {request.url}')
         self.calls.append((parts.hostname, parts.path))
-        request.url = urlunsplit(('http', self.netloc, parts.path, parts.query, ''))
+        netloc = self.netlocs[parts.hostname]
+        request.url = urlunsplit(('http', netloc, parts.path, parts.query, ''))
         return super().send(request, **kwargs)
 
 
@@ -59,7 +68,8 @@ class Emulator:
 
     def __init__(self, url):
         self.url = url
-        self.adapter = EmulatorAdapter(url)
+        self.content_url = self.state()['contentUrl']
+        self.adapter = EmulatorAdapter(url, self.content_url)
         self.session = requests.Session()
         self.session.mount('https://', self.adapter)
         self.session.mount('http://', _refuse_plain_http)
@@ -152,7 +162,12 @@ def node_binary():
 @pytest.fixture(scope='module')
 def emulator():
     """A fresh emulator per test module: modules may move accounts into teams, revoke, …"""
-    env = {**os.environ, 'EMULATOR_PORT': '0', 'EMULATOR_HOST': '127.0.0.1'}
+    env = {
+        **os.environ,
+        'EMULATOR_PORT': '0',
+        'EMULATOR_CONTENT_PORT': '0',
+        'EMULATOR_HOST': '127.0.0.1',
+    }
     process = subprocess.Popen(
         [node_binary(), 'emulator/main.ts'],
         cwd=REPO,

@@ -164,6 +164,10 @@ def test_revoke_kills_the_token_and_its_refresh_token(emulator):
     with pytest.raises(AuthError) as raised:
         client.refresh_access_token()
     assert raised.value.error.is_invalid_access_token()
+    # Revoking again: the token is already dead.
+    with pytest.raises(AuthError) as raised:
+        client.auth_token_revoke()
+    assert raised.value.error.is_invalid_access_token()
 
 
 def test_refresh_tokens_revoked_by_dropbox_cannot_refresh(emulator):

@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { importJWK, type JWK, jwtVerify } from 'jose'
 import { accountIdFor } from '../emulator/index.ts'
 import { createIdentityVerifier } from '../src/identity/verifier.ts'
-import { createSqliteVault } from '../src/vault/sqlite-vault.ts'
+import { openVault } from '../src/vault/open-vault.ts'
 import type { IdentityKeys } from '../test/fixtures/identity.ts'
 import { TEST_AUDIENCE, TEST_ISSUER } from '../test/fixtures/identity.ts'
 
@@ -66,8 +66,8 @@ export async function microBenchmarks(
   const dir = await mkdtemp(join(tmpdir(), 'cc-bench-micro-'))
   try {
     for (const size of [0, 1000]) {
-      const vault = await createSqliteVault({
-        path: join(dir, `vault-${size}.db`),
+      const vault = await openVault({
+        databasePath: join(dir, `vault-${size}.db`),
         keys: [{ kid: 'micro', secretKey: new Uint8Array(randomBytes(32)) }],
         tokenCacheSize: size,
       })

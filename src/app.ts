@@ -13,9 +13,11 @@ import Fastify, {
   type RawServerDefault,
 } from 'fastify'
 import type { Logger } from 'pino'
+import type { Clock } from './clock.ts'
 import { cloudConfigFrom } from './cloud/config.ts'
 import { CursorEnvelope } from './cloud/cursor-envelope.ts'
-import { createCloudClientFactory, createCloudProvider, TokenRefresher } from './cloud/factory.ts'
+import { createCloudClientFactory, createCloudProvider } from './cloud/factory.ts'
+import { TokenRefresher } from './cloud/token-refresher.ts'
 import type { RetryPolicy } from './cloud/upstream-policy.ts'
 import type { Config } from './config.ts'
 import { ConnectFlow } from './connect/connect-flow.ts'
@@ -30,16 +32,17 @@ import cloudRoutes from './http/routes/cloud.ts'
 import connectBrowser from './http/routes/connect-browser.ts'
 import connectSessions from './http/routes/connect-sessions.ts'
 import connectionRoutes from './http/routes/connection.ts'
-import operations, { type ReadinessCheck } from './http/routes/operations.ts'
+import operations from './http/routes/operations.ts'
 import workspaceFiles from './http/routes/workspace-files.ts'
 import { createCallers } from './identity/callers.ts'
 import { createIdentityVerifier } from './identity/verifier.ts'
 import { type Audit, createAudit } from './observability/audit.ts'
 import { createLogger } from './observability/logger.ts'
 import { createMetrics, type Metrics } from './observability/metrics.ts'
+import type { ReadinessCheck } from './observability/readiness.ts'
 import { deriveCursorKeys } from './vault/cursor-keys.ts'
 import { openVault } from './vault/open-vault.ts'
-import type { ConnectionVault, ConnectSessionVault, RefreshLeases } from './vault/ports.ts'
+import type { Vault } from './vault/vault.ts'
 
 export type App = FastifyInstance<
   RawServerDefault,
@@ -49,24 +52,13 @@ export type App = FastifyInstance<
   TypeBoxTypeProvider
 >
 
-/**
- * The storage behind the ports: PostgreSQL when `DATABASE_URL` is set, else SQLite; tests can
- * pass another. Without `refreshLeases`, refresh is single-flight within the process only.
- */
-export interface VaultBackend {
-  connections: ConnectionVault
-  sessions: ConnectSessionVault
-  refreshLeases?: RefreshLeases
-  readinessChecks: ReadinessCheck[]
-  close(): Promise<void>
-}
-
 export interface AppDeps {
   logger?: Logger
   metrics?: Metrics
-  /** Milliseconds since the epoch; tests move it instead of sleeping. */
-  clock?: () => number
-  vault?: VaultBackend
+  /** Tests move it instead of sleeping. */
+  clock?: Clock
+  /** Default: PostgreSQL when `DATABASE_URL` is set, else SQLite; the caller closes one it passes. */
+  vault?: Vault
   retryPolicy?: RetryPolicy
   readinessChecks?: ReadinessCheck[]
   audit?: Audit
@@ -87,7 +79,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
       databaseUrl: config.databaseUrl,
       databasePath: config.databasePath,
       keys: config.vaultKeys,
-      clock: () => new Date(clock()),
+      clock,
     }))
   const verifier = await createIdentityVerifier({ ...config.identity, clock })
   const callers = createCallers(config.callers)

@@ -69,7 +69,8 @@ export class ConfigError extends Error {
 type Env = Record<string, string | undefined>
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
-const KID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/
+/** Key ids (vault and identity): safe in file names, logs and headers. */
+export const KID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/
 
 class Reader {
   readonly problems: string[] = []

@@ -10,7 +10,7 @@ import type { CloudConfig } from './config.ts'
 import { type CursorEnvelope, withBoundCursors } from './cursor-envelope.ts'
 import { NotConnectedError, ReconnectRequiredError } from './errors.ts'
 import type { CloudClient, CloudClientFactory, CloudProvider } from './protocols.ts'
-import { TokenRefresher } from './token-refresher.ts'
+import type { TokenRefresher } from './token-refresher.ts'
 import { VaultTokenSource } from './token-source.ts'
 import type { RetryPolicy } from './upstream-policy.ts'
 
@@ -47,5 +47,3 @@ export function createCloudClientFactory(deps: {
     },
   }
 }
-
-export { TokenRefresher }

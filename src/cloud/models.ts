@@ -1,6 +1,22 @@
 /** Provider-neutral shapes that cross the cloud boundary. */
 import type { Readable } from 'node:stream'
 
+export type Provider = 'dropbox'
+
+/** Where the account's paths are rooted (contract §4 path root). */
+export interface RootInfo {
+  type: 'user' | 'team'
+  rootNamespaceId: string
+  homeNamespaceId: string
+  homePath: string | null
+}
+
+export interface TokenSet {
+  accessToken: string
+  accessTokenExpiresAt: Date
+  refreshToken: string
+}
+
 export interface CloudAccount {
   provider: string
   accountId: string
@@ -9,12 +25,7 @@ export interface CloudAccount {
   emailVerified: boolean
   country: string | null
   team: { id: string; name: string } | null
-  root: {
-    type: 'user' | 'team'
-    rootNamespaceId: string
-    homeNamespaceId: string
-    homePath: string | null
-  }
+  root: RootInfo
 }
 
 export interface CloudEntry {

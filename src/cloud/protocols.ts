@@ -2,7 +2,6 @@
  * The provider-agnostic ports. Routes and the
  * connect flow depend on these; only `src/dropbox/` implements them.
  */
-import type { Provider, RootInfo, TokenSet } from '../vault/ports.ts'
 import type {
   CloudAccount,
   CloudDownload,
@@ -10,6 +9,9 @@ import type {
   CloudListing,
   DownloadRequest,
   ListFolderRequest,
+  Provider,
+  RootInfo,
+  TokenSet,
 } from './models.ts'
 
 /** A client bound to one user's tokens; created per request, never shared across users. */

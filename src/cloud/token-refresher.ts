@@ -26,13 +26,14 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Metrics } from '../observability/metrics.ts'
-import type { Connection, ConnectionVault, RefreshLeases, TokenSet } from '../vault/ports.ts'
+import type { Connection, ConnectionVault, RefreshLeases } from '../vault/ports.ts'
 import {
   CloudError,
   NotConnectedError,
   ReconnectRequiredError,
   upstreamUnavailable,
 } from './errors.ts'
+import type { TokenSet } from './models.ts'
 import type { CloudAuth } from './protocols.ts'
 
 export const REFRESH_MARGIN_MS = 300_000

@@ -1,4 +1,5 @@
-import type { Connection, ConnectionVault, RootInfo } from '../vault/ports.ts'
+import type { Connection, ConnectionVault } from '../vault/ports.ts'
+import type { RootInfo } from './models.ts'
 import type { TokenSource } from './protocols.ts'
 import { needsRefresh, type TokenRefresher } from './token-refresher.ts'
 

@@ -5,10 +5,11 @@
  * OAuth security BCP update).
  */
 
+import type { Provider } from '../cloud/models.ts'
 import type { CloudProvider } from '../cloud/protocols.ts'
 import { ServiceError } from '../errors.ts'
 import type { Audit } from '../observability/audit.ts'
-import type { ConnectionVault, ConnectSessionVault, Provider } from '../vault/ports.ts'
+import type { ConnectionVault, ConnectSessionVault } from '../vault/ports.ts'
 import { type ConnectionStatusView, connectionStatusView } from './connection-status.ts'
 import type { Revoker } from './revocation.ts'
 import { hashSecret, pkceChallenge, randomSecret, sameHash } from './secrets.ts'

@@ -1,5 +1,6 @@
 /** The `/v1/connection` view of a connection: metadata only, never a token (contract §5). */
-import type { Connection, TokenSet } from '../vault/ports.ts'
+import type { TokenSet } from '../cloud/models.ts'
+import type { Connection } from '../vault/ports.ts'
 
 export interface ConnectionStatusView {
   provider: 'dropbox'

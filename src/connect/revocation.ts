@@ -10,17 +10,12 @@
  * with backoff until Dropbox confirms, the grant turns out dead, or `maxAgeMs` passes.
  */
 import { ReconnectRequiredError } from '../cloud/errors.ts'
+import type { Provider, TokenSet } from '../cloud/models.ts'
 import type { CloudAuth } from '../cloud/protocols.ts'
 import { needsRefresh } from '../cloud/token-refresher.ts'
 import type { Audit } from '../observability/audit.ts'
 import type { Metrics } from '../observability/metrics.ts'
-import type {
-  Provider,
-  QueuedRevocation,
-  RevocationQueue,
-  RevocationReason,
-  TokenSet,
-} from '../vault/ports.ts'
+import type { QueuedRevocation, RevocationQueue, RevocationReason } from '../vault/ports.ts'
 
 export interface RevocationPolicy {
   /** First retry after this long; each later one waits twice as long, up to `maxDelayMs`. */

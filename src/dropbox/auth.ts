@@ -13,7 +13,7 @@ import {
   upstreamTimeout,
   upstreamUnavailable,
 } from '../cloud/errors.ts'
-import type { CloudAccount } from '../cloud/models.ts'
+import type { CloudAccount, RootInfo } from '../cloud/models.ts'
 import type {
   CloudAuth,
   GrantedTokens,
@@ -22,7 +22,6 @@ import type {
   TokenSource,
 } from '../cloud/protocols.ts'
 import { callWithRetries, type RetryPolicy } from '../cloud/upstream-policy.ts'
-import type { RootInfo } from '../vault/ports.ts'
 import type { DropboxServiceDeps } from './dropbox-service.ts'
 import { DropboxService } from './dropbox-service.ts'
 import { AccessTokenRejected, translateDropboxError } from './errors.ts'

@@ -11,8 +11,8 @@ import {
   upstreamTimeout,
   upstreamUnavailable,
 } from '../cloud/errors.ts'
+import type { RootInfo } from '../cloud/models.ts'
 import type { UpstreamOutcome } from '../observability/metrics.ts'
-import type { RootInfo } from '../vault/ports.ts'
 import { parseRootInfo } from './root-info.ts'
 
 /** The access token was refused (expired or invalid): refresh once, then retry. */

@@ -1,4 +1,4 @@
-import type { RootInfo } from '../vault/ports.ts'
+import type { RootInfo } from '../cloud/models.ts'
 
 interface DropboxRootInfo {
   '.tag'?: unknown

@@ -1,8 +1,6 @@
 /** An Ed25519 key pair for the main app: it signs with the private JWK, we verify with the JWKS. */
 import { exportJWK, generateKeyPair, type JWK } from 'jose'
-
-/** Same alphabet the config accepts for vault kids: safe in file names, logs and headers. */
-export const KID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/
+import { KID_PATTERN } from '../config.ts'
 
 export interface IdentityKeyPair {
   privateJwk: JWK

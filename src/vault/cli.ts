@@ -12,13 +12,12 @@ import '../module-resolution.ts'
 import { existsSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import sodium from 'libsodium-wrappers'
-import { parseVaultKeys } from '../config.ts'
+import { KID_PATTERN, parseVaultKeys } from '../config.ts'
 
 const USAGE = `usage:
   node src/vault/cli.ts keygen [kid]
   node src/vault/cli.ts rotate [--batch-size N]   (reads VAULT_KEYS, DATABASE_URL or DATABASE_PATH)
   node src/vault/cli.ts backup <file>             (reads DATABASE_PATH)`
-const KID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/
 const DEFAULT_DATABASE_PATH = './data/connector.db'
 
 class UsageError extends Error {}

@@ -1,14 +1,11 @@
 /** Maps connection rows to the port's shapes and seals/opens their token columns. */
-import type { KeyRing } from './key-ring.ts'
-import type { Connection, TokenSet } from './ports.ts'
-import type { ConnectionRow } from './schema.ts'
-import { openSecret, type SecretPurpose, sealSecret } from './sealed-box.ts'
+import type { RootInfo, TokenSet } from '../cloud/models.ts'
+import type { KeyRing } from './crypto/key-ring.ts'
+import { rowBinding as binding, openSecret, sealSecret } from './crypto/sealed-box.ts'
+import type { Connection } from './ports.ts'
+import type { ConnectionRow } from './store.ts'
 
 type RowIdentity = Pick<ConnectionRow, 'id' | 'userId' | 'provider'>
-
-function binding(row: RowIdentity, purpose: SecretPurpose) {
-  return { purpose, rowId: row.id, userId: row.userId, provider: row.provider }
-}
 
 /** Both tokens go under the active key, so the row's single `key_id` opens them. */
 export function sealTokens(ring: KeyRing, row: RowIdentity, tokens: TokenSet) {
@@ -50,6 +47,15 @@ export function openTokensOrNull(ring: KeyRing, row: ConnectionRow): TokenSet | 
     return openTokens(ring, row)
   } catch {
     return null
+  }
+}
+
+export function rootColumns(rootInfo: RootInfo) {
+  return {
+    rootType: rootInfo.type,
+    rootNamespaceId: rootInfo.rootNamespaceId,
+    homeNamespaceId: rootInfo.homeNamespaceId,
+    homePath: rootInfo.homePath,
   }
 }
 

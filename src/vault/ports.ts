@@ -3,24 +3,9 @@
  * through these interfaces; how rows are stored and sealed stays inside `src/vault/`.
  * Every method is async so a PostgreSQL adapter can sit behind the same port (contract §7, §11).
  */
-
-export type Provider = 'dropbox'
+import type { Provider, RootInfo, TokenSet } from '../cloud/models.ts'
 
 export type ConnectionStatus = 'connected' | 'reconnect_required'
-
-/** Where the account's paths are rooted (contract §4 path root). */
-export interface RootInfo {
-  type: 'user' | 'team'
-  rootNamespaceId: string
-  homeNamespaceId: string
-  homePath: string | null
-}
-
-export interface TokenSet {
-  accessToken: string
-  accessTokenExpiresAt: Date
-  refreshToken: string
-}
 
 /** A connection's metadata: never a token. */
 export interface Connection {

@@ -1,18 +1,12 @@
 /**
  * Re-seals every secret that is not under the active key (contract §7 rotation). Runs online: each
- * batch is one short IMMEDIATE transaction, so live writers wait for one batch at most, and rows
- * already under the active key are skipped, so a second run (or a run after a crash) is a no-op.
+ * batch is one short transaction of the store (see `VaultStore.rotateBatch`), so live writers wait
+ * for one batch at most, and rows already under the active key are skipped, so a second run (or a
+ * run after a crash) is a no-op.
  */
-import { asc, eq, gt } from 'drizzle-orm'
-import type { VaultDb, VaultTx } from './db.ts'
-import type { KeyRing } from './key-ring.ts'
-import {
-  type ConnectionRow,
-  type ConnectSessionRow,
-  connections,
-  connectSessions,
-} from './schema.ts'
-import { openSecret, type SecretPurpose, sealSecret } from './sealed-box.ts'
+import type { KeyRing } from './crypto/key-ring.ts'
+import { openSecret, rowBinding, type SecretPurpose, sealSecret } from './crypto/sealed-box.ts'
+import type { Reseal, Resealed, SealedRows, SealedTable, VaultStore } from './store.ts'
 import { VaultError } from './vault-error.ts'
 
 export interface RotationCounts {
@@ -23,112 +17,63 @@ export interface RotationCounts {
 }
 
 export interface RotationReport extends RotationCounts {
-  tables: Record<TableName, RotationCounts>
+  tables: Record<SealedTable, RotationCounts>
   /** Rows that could not be opened, with the reason: ids and key ids only, never a secret. */
-  failures: Array<{ table: TableName; id: string; reason: string }>
+  failures: Array<{ table: SealedTable; id: string; reason: string }>
 }
 
-export type TableName = 'connections' | 'connect_sessions'
-export type Secrets = Partial<Record<SecretPurpose, string | null>>
+type Secrets = Partial<Record<SecretPurpose, string | null>>
 
-export interface SealedRow {
-  id: string
-  userId: string
-  provider: 'dropbox'
-  keyId: string | null
-}
+/** Where each table keeps its secrets: the purpose of every sealed column. */
+const SEALED_COLUMNS = {
+  connections: { access_token: 'accessToken', refresh_token: 'refreshToken' },
+  connect_sessions: { code_verifier: 'codeVerifier', authorization_code: 'code' },
+} as const satisfies { [T in SealedTable]: Partial<Record<SecretPurpose, keyof SealedRows[T]>> }
 
-interface TableRotation<Row extends SealedRow> {
-  name: TableName
-  page(tx: VaultTx, afterId: string, limit: number): Row[]
-  secrets(row: Row): Secrets
-  write(tx: VaultTx, row: Row, resealed: Secrets, keyId: string): void
-}
-
-const CONNECTIONS: TableRotation<ConnectionRow> = {
-  name: 'connections',
-  page: (tx, afterId, limit) =>
-    tx
-      .select()
-      .from(connections)
-      .where(gt(connections.id, afterId))
-      .orderBy(asc(connections.id))
-      .limit(limit)
-      .all(),
-  secrets: (row) => ({ access_token: row.accessToken, refresh_token: row.refreshToken }),
-  write: (tx, row, resealed, keyId) =>
-    tx
-      .update(connections)
-      .set({
-        accessToken: resealed.access_token ?? row.accessToken,
-        refreshToken: resealed.refresh_token ?? row.refreshToken,
-        keyId,
-      })
-      .where(eq(connections.id, row.id))
-      .run(),
-}
-
-const CONNECT_SESSIONS: TableRotation<ConnectSessionRow> = {
-  name: 'connect_sessions',
-  page: (tx, afterId, limit) =>
-    tx
-      .select()
-      .from(connectSessions)
-      .where(gt(connectSessions.id, afterId))
-      .orderBy(asc(connectSessions.id))
-      .limit(limit)
-      .all(),
-  secrets: (row) => ({ code_verifier: row.codeVerifier, authorization_code: row.code }),
-  write: (tx, row, resealed, keyId) =>
-    tx
-      .update(connectSessions)
-      .set({
-        codeVerifier: resealed.code_verifier ?? row.codeVerifier,
-        code: resealed.authorization_code ?? row.code,
-        keyId,
-      })
-      .where(eq(connectSessions.id, row.id))
-      .run(),
-}
-
-const IMMEDIATE = { behavior: 'immediate' } as const
-
-export function rotateSecrets(
-  db: VaultDb,
+export async function rotateSecrets(
+  store: VaultStore,
   ring: KeyRing,
   options: { batchSize?: number } = {},
-): RotationReport {
+): Promise<RotationReport> {
   const batchSize = Math.max(1, Math.floor(options.batchSize ?? 100))
   const report = emptyReport()
-  rotateTable(db, ring, CONNECTIONS, batchSize, report)
-  rotateTable(db, ring, CONNECT_SESSIONS, batchSize, report)
+  for (const table of ['connections', 'connect_sessions'] as const) {
+    const reseal = resealer(ring, table, report)
+    for (let afterId = '', more = true; more; ) {
+      const rows = await store.rotateBatch(table, afterId, batchSize, reseal)
+      afterId = rows.at(-1)?.id ?? afterId
+      more = rows.length === batchSize
+    }
+  }
+  await store.afterRotation()
   return totalled(report)
 }
 
-function rotateTable<Row extends SealedRow>(
-  db: VaultDb,
+/** The batch body: synchronous, since SQLite runs it inside its transaction. */
+function resealer<T extends SealedTable>(
   ring: KeyRing,
-  table: TableRotation<Row>,
-  batchSize: number,
+  table: T,
   report: RotationReport,
-): void {
-  let afterId = ''
-  let more = true
-  while (more) {
-    db.transaction((tx) => {
-      const rows = table.page(tx, afterId, batchSize)
-      for (const row of rows) {
-        const resealed = resealForRotation(ring, table.name, row, table.secrets(row), report)
-        if (resealed === null) continue
-        table.write(tx, row, resealed, ring.activeKeyId)
-      }
-      afterId = rows.at(-1)?.id ?? afterId
-      more = rows.length === batchSize
-    }, IMMEDIATE)
+): Reseal<T> {
+  const columns: Partial<Record<SecretPurpose, string>> = SEALED_COLUMNS[table]
+  return (row) => {
+    const fields = row as unknown as Record<string, string | null>
+    const secrets: Secrets = {}
+    for (const [purpose, column] of Object.entries(columns)) {
+      secrets[purpose as SecretPurpose] = fields[column] ?? null
+    }
+    const resealed = resealForRotation(ring, table, row, secrets, report)
+    if (resealed === null) return null
+    const changes: Record<string, string> = { keyId: ring.activeKeyId }
+    for (const [purpose, column] of Object.entries(columns)) {
+      const value = resealed[purpose as SecretPurpose]
+      if (value) changes[column] = value
+    }
+    return changes as Resealed
   }
 }
 
-export function emptyReport(): RotationReport {
+function emptyReport(): RotationReport {
   return {
     ...zeroCounts(),
     tables: { connections: zeroCounts(), connect_sessions: zeroCounts() },
@@ -136,7 +81,7 @@ export function emptyReport(): RotationReport {
   }
 }
 
-export function totalled(report: RotationReport): RotationReport {
+function totalled(report: RotationReport): RotationReport {
   for (const counts of Object.values(report.tables)) {
     report.scanned += counts.scanned
     report.reencrypted += counts.reencrypted
@@ -147,13 +92,13 @@ export function totalled(report: RotationReport): RotationReport {
 }
 
 /**
- * One row's part of a rotation, shared by both adapters: the re-sealed secrets to write, or
- * null when the row is already current or cannot be opened (counted as such in `report`).
+ * One row's part of a rotation: the re-sealed secrets to write, or null when the row is
+ * already current or cannot be opened (counted as such in `report`).
  */
-export function resealForRotation(
+function resealForRotation(
   ring: KeyRing,
-  table: TableName,
-  row: SealedRow,
+  table: SealedTable,
+  row: SealedRows[SealedTable],
   secrets: Secrets,
   report: RotationReport,
 ): Secrets | null {
@@ -180,12 +125,12 @@ export function resealForRotation(
 
 function resealRow(
   ring: KeyRing,
-  row: SealedRow,
+  row: SealedRows[SealedTable],
   present: Array<[SecretPurpose, string]>,
 ): Secrets {
   const resealed: Secrets = {}
   for (const [purpose, ciphertext] of present) {
-    const binding = { purpose, rowId: row.id, userId: row.userId, provider: row.provider }
+    const binding = rowBinding(row, purpose)
     const secret = openSecret(ring, { keyId: row.keyId ?? '', ciphertext }, binding)
     resealed[purpose] = sealSecret(ring, secret, binding).ciphertext
   }

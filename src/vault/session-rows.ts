@@ -1,31 +1,12 @@
-/** Maps connect-session rows (either dialect) to the port's shape and seals/opens their secrets. */
-import type { KeyRing } from './key-ring.ts'
+/** Maps connect-session rows to the port's shape and seals/opens their secrets. */
+import type { KeyRing } from './crypto/key-ring.ts'
+import { rowBinding as binding, openSecret, sealSecret } from './crypto/sealed-box.ts'
 import type { ConnectSession } from './ports.ts'
-import type { ConnectSessionRow } from './schema.ts'
-import { openSecret, type SecretPurpose, sealSecret } from './sealed-box.ts'
+import type { ConnectSessionRow as SessionRow } from './store.ts'
 import { VaultError } from './vault-error.ts'
-
-/** What both dialects' rows share; the PostgreSQL row type is structurally the same. */
-type SessionRow = Pick<
-  ConnectSessionRow,
-  | 'id'
-  | 'userId'
-  | 'provider'
-  | 'status'
-  | 'errorCode'
-  | 'expiresAt'
-  | 'createdAt'
-  | 'keyId'
-  | 'code'
-  | 'codeVerifier'
->
 
 /** Written when the flow no longer needs a secret: the row keeps nothing to protect. */
 export const ERASED_SECRETS = { code: null, codeVerifier: null, keyId: null }
-
-function binding(session: SessionRow, purpose: SecretPurpose) {
-  return { purpose, rowId: session.id, userId: session.userId, provider: session.provider }
-}
 
 export function sealVerifier(ring: KeyRing, session: SessionRow, verifier: string) {
   return sealSecret(ring, verifier, binding(session, 'code_verifier'))

@@ -3,7 +3,7 @@
  * An entry is only good for the version it was opened at: versions move on every token or
  * status write, and writers evict the connection as well. Size 0 disables it.
  */
-import type { TokenSet } from './ports.ts'
+import type { TokenSet } from '../cloud/models.ts'
 
 export class TokenCache {
   readonly #maxEntries: number

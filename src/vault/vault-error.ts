@@ -22,3 +22,10 @@ export class VaultError extends ServiceError {
     this.reason = reason
   }
 }
+
+/** A driver error as the operator needs it (message and code), for wrapping in a `VaultError`. */
+export function describeCause(error: unknown): string {
+  if (!(error instanceof Error)) return 'unknown error'
+  const code = (error as { code?: unknown }).code
+  return typeof code === 'string' ? `${error.message} (${code})` : error.message
+}

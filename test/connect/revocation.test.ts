@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { ACCOUNT_IDS } from '../../emulator/index.ts'
+import type { TokenSet } from '../../src/cloud/models.ts'
 import { openVault } from '../../src/vault/open-vault.ts'
-import type { TokenSet } from '../../src/vault/ports.ts'
 import { type Stack, startStack } from '../stack.ts'
 
 /** The tokens the connector holds for the user, read through a second vault handle. */

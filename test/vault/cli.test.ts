@@ -6,8 +6,8 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { parseVaultKeys } from '../../src/config.ts'
 import { defaultKid } from '../../src/vault/cli.ts'
+import { openVault } from '../../src/vault/open-vault.ts'
 import type { ConnectSessionVault } from '../../src/vault/ports.ts'
-import { createSqliteVault } from '../../src/vault/sqlite-vault.ts'
 import {
   ManualClock,
   newConnection,
@@ -244,7 +244,7 @@ test('backup copies a live database, recent WAL commits included, and the copy o
   const dir = await tempDir(t)
   const path = join(dir, 'connector.db')
   const keys = [vaultKey('a')]
-  const live = await createSqliteVault({ path, keys })
+  const live = await openVault({ databasePath: path, keys })
   t.after(() => live.close())
   await live.connections.replace(newConnection('user-1'))
 
@@ -254,7 +254,7 @@ test('backup copies a live database, recent WAL commits included, and the copy o
   assert.equal(JSON.parse(result.stdout).destination, destination)
   assert.equal((await cli(['backup', destination], { DATABASE_PATH: path })).code, 2)
 
-  const restored = await createSqliteVault({ path: destination, keys })
+  const restored = await openVault({ databasePath: destination, keys })
   t.after(() => restored.close())
   const connection = await restored.connections.findByUser('user-1', 'dropbox')
   assert.ok(connection)

@@ -5,8 +5,8 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import Database from 'better-sqlite3'
 import { readMigrationFiles } from 'drizzle-orm/migrator'
-import { MIGRATIONS_FOLDER, openVaultDatabase } from '../../src/vault/db.ts'
-import { createSqliteVault } from '../../src/vault/sqlite-vault.ts'
+import { openVault } from '../../src/vault/open-vault.ts'
+import { MIGRATIONS_FOLDER, openVaultDatabase } from '../../src/vault/sqlite/db.ts'
 import { VaultError } from '../../src/vault/vault-error.ts'
 import { newConnection, openTestVault, tempDir, vaultKey } from './vault-test-kit.ts'
 
@@ -34,11 +34,11 @@ test('an already-migrated database opens again with its rows and no re-migration
   const dir = await tempDir(t)
   const path = join(dir, 'connector.db')
   const keys = [vaultKey('k1')]
-  const first = await createSqliteVault({ path, keys })
+  const first = await openVault({ databasePath: path, keys })
   await first.connections.replace(newConnection('user-1'))
   await first.close()
 
-  const second = await createSqliteVault({ path, keys })
+  const second = await openVault({ databasePath: path, keys })
   t.after(() => second.close())
   const connection = await second.connections.findByUser('user-1', 'dropbox')
   assert.ok(connection)
@@ -68,13 +68,16 @@ test('a path that cannot hold a database is a clear error naming it', async (t) 
   const blocker = join(dir, 'not-a-directory')
   await writeFile(blocker, 'x')
   const path = join(blocker, 'connector.db')
-  await assert.rejects(createSqliteVault({ path, keys: [vaultKey('k1')] }), (error: unknown) => {
-    assert.ok(error instanceof VaultError)
-    assert.equal(error.reason, 'database')
-    assert.match(error.message, /Cannot create the directory of the database/)
-    assert.ok(error.message.includes(path))
-    return true
-  })
+  await assert.rejects(
+    openVault({ databasePath: path, keys: [vaultKey('k1')] }),
+    (error: unknown) => {
+      assert.ok(error instanceof VaultError)
+      assert.equal(error.reason, 'database')
+      assert.match(error.message, /Cannot create the directory of the database/)
+      assert.ok(error.message.includes(path))
+      return true
+    },
+  )
 })
 
 test('a file that is not a database is a clear error naming it, without key material', async (t) => {
@@ -82,7 +85,7 @@ test('a file that is not a database is a clear error naming it, without key mate
   const path = join(dir, 'connector.db')
   await writeFile(path, 'this is not an SQLite database, just a text file that is long enough')
   const key = vaultKey('k1')
-  await assert.rejects(createSqliteVault({ path, keys: [key] }), (error: unknown) => {
+  await assert.rejects(openVault({ databasePath: path, keys: [key] }), (error: unknown) => {
     assert.ok(error instanceof VaultError)
     assert.match(error.message, /Cannot use the database ".*connector\.db": file is not a database/)
     assert.ok(!error.message.includes(Buffer.from(key.secretKey).toString('base64')))
@@ -96,17 +99,20 @@ test('a database whose schema conflicts with the migrations is a clear migration
   const sqlite = new Database(path)
   sqlite.exec('create table connect_sessions (unrelated text)')
   sqlite.close()
-  await assert.rejects(createSqliteVault({ path, keys: [vaultKey('k1')] }), (error: unknown) => {
-    assert.ok(error instanceof VaultError)
-    assert.match(error.message, /^Cannot migrate the database ".*connector\.db"/)
-    return true
-  })
+  await assert.rejects(
+    openVault({ databasePath: path, keys: [vaultKey('k1')] }),
+    (error: unknown) => {
+      assert.ok(error instanceof VaultError)
+      assert.match(error.message, /^Cannot migrate the database ".*connector\.db"/)
+      return true
+    },
+  )
 })
 
 test('keys are checked before the database file is touched', async (t) => {
   const dir = await tempDir(t)
   const path = join(dir, 'never-created', 'connector.db')
-  await assert.rejects(createSqliteVault({ path, keys: [] }), /Invalid vault keys: no key/)
+  await assert.rejects(openVault({ databasePath: path, keys: [] }), /Invalid vault keys: no key/)
   assert.equal(existsSync(join(dir, 'never-created')), false)
 })
 

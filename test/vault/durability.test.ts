@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { test } from 'node:test'
 import Database from 'better-sqlite3'
-import { createSqliteVault } from '../../src/vault/sqlite-vault.ts'
+import { openVault } from '../../src/vault/open-vault.ts'
 import { generationOf, newConnection, tokensFor, USERS } from './fixtures/token-generations.ts'
 import { tempDir, vaultKey, vaultKeysEnv } from './vault-test-kit.ts'
 
@@ -71,7 +71,7 @@ test('token writes survive SIGKILL at random points: old or new set, never torn 
   const keys = [vaultKey('durability')]
   const env = { ...process.env, VAULT_KEYS: vaultKeysEnv(keys) }
 
-  const setup = await createSqliteVault({ path, keys, tokenCacheSize: 0 })
+  const setup = await openVault({ databasePath: path, keys, tokenCacheSize: 0 })
   for (const user of USERS) await setup.connections.replace(newConnection(user, tokensFor(user, 0)))
   await setup.close()
 
@@ -102,7 +102,7 @@ test('token writes survive SIGKILL at random points: old or new set, never torn 
     for (const { user, generation } of writer.commits) committed.set(user, generation)
     totalCommits += writer.commits.length
 
-    const vault = await createSqliteVault({ path, keys, tokenCacheSize: 0 })
+    const vault = await openVault({ databasePath: path, keys, tokenCacheSize: 0 })
     try {
       for (const user of USERS) {
         const connection = await vault.connections.findByUser(user, 'dropbox')

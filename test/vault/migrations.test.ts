@@ -15,8 +15,8 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const DRIZZLE_KIT = join(ROOT, 'node_modules/.bin/drizzle-kit')
 
 const DIALECTS = [
-  { dialect: 'sqlite', schema: './src/vault/schema.ts', folder: 'drizzle/sqlite' },
-  { dialect: 'postgresql', schema: './src/vault/pg-schema.ts', folder: 'drizzle/postgres' },
+  { dialect: 'sqlite', schema: './src/vault/sqlite/schema.ts', folder: 'drizzle/sqlite' },
+  { dialect: 'postgresql', schema: './src/vault/postgres/schema.ts', folder: 'drizzle/postgres' },
 ]
 
 for (const { dialect, schema, folder } of DIALECTS) {

@@ -7,10 +7,10 @@ import { test } from 'node:test'
 import { readMigrationFiles } from 'drizzle-orm/migrator'
 import { getTableConfig as pgTableConfig } from 'drizzle-orm/pg-core'
 import { getTableConfig as sqliteTableConfig } from 'drizzle-orm/sqlite-core'
-import { PG_MIGRATIONS_FOLDER } from '../../src/vault/pg-db.ts'
-import * as pg from '../../src/vault/pg-schema.ts'
-import { createPostgresVault } from '../../src/vault/postgres-vault.ts'
-import * as sqlite from '../../src/vault/schema.ts'
+import { openVault } from '../../src/vault/open-vault.ts'
+import { PG_MIGRATIONS_FOLDER } from '../../src/vault/postgres/db.ts'
+import * as pg from '../../src/vault/postgres/schema.ts'
+import * as sqlite from '../../src/vault/sqlite/schema.ts'
 import { VaultError } from '../../src/vault/vault-error.ts'
 import { freshDatabase, rawPostgres } from '../postgres.ts'
 import { newConnection, tokenSet, vaultKey } from './vault-test-kit.ts'
@@ -19,7 +19,7 @@ test('replicas booting together on an empty database migrate it once and share i
   const url = await freshDatabase(t)
   const keys = [vaultKey('k1')]
   const vaults = await Promise.all(
-    Array.from({ length: 4 }, () => createPostgresVault({ url, keys, tokenCacheSize: 0 })),
+    Array.from({ length: 4 }, () => openVault({ databaseUrl: url, keys, tokenCacheSize: 0 })),
   )
   for (const vault of vaults) t.after(() => vault.close())
 
@@ -44,7 +44,7 @@ test('replicas booting together on an empty database migrate it once and share i
 
 test('timestamps and scopes round-trip exactly in native PostgreSQL types', async (t) => {
   const url = await freshDatabase(t)
-  const vault = await createPostgresVault({ url, keys: [vaultKey('k1')], tokenCacheSize: 0 })
+  const vault = await openVault({ databaseUrl: url, keys: [vaultKey('k1')], tokenCacheSize: 0 })
   t.after(() => vault.close())
   const expiresAt = new Date('2026-11-25T14:00:00.123Z')
   const { connection } = await vault.connections.replace(
@@ -62,7 +62,7 @@ test('timestamps and scopes round-trip exactly in native PostgreSQL types', asyn
 
 test('readiness: database and vault are ok while open, and say why once they are not', async (t) => {
   const url = await freshDatabase(t)
-  const vault = await createPostgresVault({ url, keys: [vaultKey('k1')] })
+  const vault = await openVault({ databaseUrl: url, keys: [vaultKey('k1')] })
   t.after(() => vault.close())
   const run = async () => {
     const results: Record<string, string> = {}
@@ -83,13 +83,16 @@ test('readiness: database and vault are ok while open, and say why once they are
 
 test('an unreachable server is a clear error naming host and database, never the password', async () => {
   const url = 'postgres://someone:hunter2-secret@127.0.0.1:1/connector'
-  await assert.rejects(createPostgresVault({ url, keys: [vaultKey('k1')] }), (error: unknown) => {
-    assert.ok(error instanceof VaultError)
-    assert.equal(error.reason, 'database')
-    assert.match(error.message, /^Cannot migrate the database "127\.0\.0\.1:1\/connector": /)
-    assert.ok(!error.message.includes('hunter2'))
-    return true
-  })
+  await assert.rejects(
+    openVault({ databaseUrl: url, keys: [vaultKey('k1')] }),
+    (error: unknown) => {
+      assert.ok(error instanceof VaultError)
+      assert.equal(error.reason, 'database')
+      assert.match(error.message, /^Cannot migrate the database "127\.0\.0\.1:1\/connector": /)
+      assert.ok(!error.message.includes('hunter2'))
+      return true
+    },
+  )
 })
 
 test('the PostgreSQL schema has the same tables, columns, indexes and checks as the SQLite one', () => {

@@ -6,10 +6,10 @@ import { join } from 'node:path'
 import type { TestContext } from 'node:test'
 import Database from 'better-sqlite3'
 import { accountIdFor } from '../../emulator/index.ts'
+import type { TokenSet } from '../../src/cloud/models.ts'
 import type { VaultKeySpec } from '../../src/config.ts'
 import { openVault } from '../../src/vault/open-vault.ts'
-import type { NewConnection, TokenSet } from '../../src/vault/ports.ts'
-import { createSqliteVault, type SqliteVaultOptions } from '../../src/vault/sqlite-vault.ts'
+import type { NewConnection } from '../../src/vault/ports.ts'
 import { freshDatabase, rawPostgres, testsUsePostgres } from '../postgres.ts'
 
 export function vaultKey(kid: string): VaultKeySpec {
@@ -44,15 +44,26 @@ export class ManualClock {
   }
 }
 
+/** The vault's clock (milliseconds) reading a test's `() => Date`. */
+function millis(clock: () => Date) {
+  return () => clock().getTime()
+}
+
+/** A vault on an SQLite file, for the tests about the file itself. */
 export async function openTestVault(
   t: TestContext,
-  options: Partial<SqliteVaultOptions> & { dir?: string } = {},
+  options: StoreOptions & { dir?: string; path?: string } = {},
 ) {
   const dir = options.dir ?? (await tempDir(t))
   const path = options.path ?? join(dir, 'connector.db')
   const keys = options.keys ?? [vaultKey('test-1')]
   const clock = options.clock ?? new ManualClock().now
-  const vault = await createSqliteVault({ tokenCacheSize: 0, ...options, path, keys, clock })
+  const vault = await openVault({
+    tokenCacheSize: options.tokenCacheSize ?? 0,
+    databasePath: path,
+    keys,
+    clock: millis(clock),
+  })
   t.after(() => vault.close())
   return { vault, path, keys, clock, dir }
 }
@@ -92,6 +103,7 @@ export interface RawStore {
 
 export interface StoreOptions {
   keys?: VaultKeySpec[]
+  /** Dates, like the ports; the kit hands the vault its milliseconds. */
   clock?: () => Date
   tokenCacheSize?: number
 }
@@ -110,11 +122,9 @@ export async function openStoreVault(t: TestContext, options: StoreOptions = {})
   const reopen = async (more: StoreOptions = {}) => {
     const vault = await openVault({
       ...store,
-      tokenCacheSize: 0,
-      keys,
-      clock,
-      ...options,
-      ...more,
+      tokenCacheSize: more.tokenCacheSize ?? options.tokenCacheSize ?? 0,
+      keys: more.keys ?? keys,
+      clock: millis(more.clock ?? clock),
     })
     t.after(() => vault.close())
     return vault

@@ -1,12 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { Metrics } from '../../observability/metrics.ts'
-
-export interface ReadinessCheck {
-  name: string
-  /** Resolves when healthy; rejects (with a non-secret message) when not. */
-  check(): Promise<void>
-}
+import type { ReadinessCheck } from '../../observability/readiness.ts'
 
 export interface OperationsOptions {
   metrics: Metrics

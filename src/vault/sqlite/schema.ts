@@ -2,27 +2,18 @@
  * The vault's tables (contract §7). Secret columns hold base64 `crypto_box_seal` ciphertexts whose
  * sealed envelope names the row; `key_id` says which vault key opens every secret of the row.
  * Timestamps are integer milliseconds. Migrations come from this file via `drizzle-kit generate`
- * (into `drizzle/sqlite/`); `pg-schema.ts` is the same tables for PostgreSQL.
+ * (into `drizzle/sqlite/`); `../postgres/schema.ts` is the same tables for PostgreSQL, and
+ * `../store.ts` checks that both give the same row types.
  */
-import { sql } from 'drizzle-orm'
 import { check, index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core'
-
-export const PROVIDERS = ['dropbox'] as const
-export const CONNECTION_STATUSES = ['connected', 'reconnect_required'] as const
-export const ROOT_TYPES = ['user', 'team'] as const
-export const SESSION_STATUSES = [
-  'created',
-  'started',
-  'authorized',
-  'denied',
-  'failed',
-  'completed',
-  'cancelled',
-] as const
-
-export function oneOf(column: string, values: readonly string[]) {
-  return sql.raw(`${column} in (${values.map((value) => `'${value}'`).join(', ')})`)
-}
+import {
+  CONNECTION_STATUSES,
+  oneOf,
+  PROVIDERS,
+  ROOT_TYPES,
+  SESSION_KEY_ID_CHECK,
+  SESSION_STATUSES,
+} from '../tables.ts'
 
 export const connections = sqliteTable(
   'connections',
@@ -87,11 +78,7 @@ export const connectSessions = sqliteTable(
     index('connect_sessions_expires_at_index').on(table.expiresAt),
     check('connect_sessions_provider_check', oneOf('provider', PROVIDERS)),
     check('connect_sessions_status_check', oneOf('status', SESSION_STATUSES)),
-    // A secret without the key that opens it would be unrecoverable.
-    check(
-      'connect_sessions_key_id_check',
-      sql.raw('(code_verifier is null and code is null) or key_id is not null'),
-    ),
+    check('connect_sessions_key_id_check', SESSION_KEY_ID_CHECK),
   ],
 )
 

@@ -1,10 +1,10 @@
 /**
  * The vault's tables on PostgreSQL (contract §7, §11): the same tables, columns, indexes and checks
- * as `schema.ts`, in PostgreSQL's native types (`timestamptz` for the millisecond timestamps,
- * `jsonb` for the scopes). Rows come back in the same shapes, so both adapters share the row
- * mappers. Migrations come from this file via `drizzle-kit generate --config drizzle.postgres.config.ts`.
+ * as `../sqlite/schema.ts`, in PostgreSQL's native types (`timestamptz` for the millisecond
+ * timestamps, `jsonb` for the scopes). Rows come back in the same shapes (`../store.ts` checks it),
+ * so one vault serves both. Migrations come from this file via
+ * `drizzle-kit generate --config drizzle.postgres.config.ts`.
  */
-import { sql } from 'drizzle-orm'
 import {
   check,
   index,
@@ -15,7 +15,14 @@ import {
   timestamp,
   uniqueIndex,
 } from 'drizzle-orm/pg-core'
-import { CONNECTION_STATUSES, oneOf, PROVIDERS, ROOT_TYPES, SESSION_STATUSES } from './schema.ts'
+import {
+  CONNECTION_STATUSES,
+  oneOf,
+  PROVIDERS,
+  ROOT_TYPES,
+  SESSION_KEY_ID_CHECK,
+  SESSION_STATUSES,
+} from '../tables.ts'
 
 function instant(name: string) {
   return timestamp(name, { withTimezone: true, mode: 'date', precision: 3 })
@@ -78,12 +85,9 @@ export const connectSessions = pgTable(
     index('connect_sessions_expires_at_index').on(table.expiresAt),
     check('connect_sessions_provider_check', oneOf('provider', PROVIDERS)),
     check('connect_sessions_status_check', oneOf('status', SESSION_STATUSES)),
-    check(
-      'connect_sessions_key_id_check',
-      sql.raw('(code_verifier is null and code is null) or key_id is not null'),
-    ),
+    check('connect_sessions_key_id_check', SESSION_KEY_ID_CHECK),
   ],
 )
 
-export type PgConnectionRow = typeof connections.$inferSelect
-export type PgConnectSessionRow = typeof connectSessions.$inferSelect
+export type ConnectionRow = typeof connections.$inferSelect
+export type ConnectSessionRow = typeof connectSessions.$inferSelect

@@ -9,10 +9,10 @@ import Database from 'better-sqlite3'
 import { type BetterSQLite3Database, drizzle } from 'drizzle-orm/better-sqlite3'
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator'
 import { readMigrationFiles } from 'drizzle-orm/migrator'
+import { describeCause, VaultError } from '../vault-error.ts'
 import * as schema from './schema.ts'
-import { VaultError } from './vault-error.ts'
 
-export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle/sqlite', import.meta.url))
+export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../../drizzle/sqlite', import.meta.url))
 const MIGRATIONS_TABLE = '__drizzle_migrations'
 export const BUSY_TIMEOUT_MS = 5000
 
@@ -40,15 +40,19 @@ export function openVaultDatabase(path: string): VaultDatabase {
   try {
     sqlite = new Database(path, { timeout: BUSY_TIMEOUT_MS })
   } catch (error) {
-    throw new VaultError('database', `Cannot open the database "${path}": ${describe(error)}`, {
-      cause: error,
-    })
+    throw new VaultError(
+      'database',
+      `Cannot open the database "${path}": ${describeCause(error)}`,
+      {
+        cause: error,
+      },
+    )
   }
   try {
     applyPragmas(sqlite)
   } catch (error) {
     sqlite.close()
-    throw new VaultError('database', `Cannot use the database "${path}": ${describe(error)}`, {
+    throw new VaultError('database', `Cannot use the database "${path}": ${describeCause(error)}`, {
       cause: error,
     })
   }
@@ -71,7 +75,7 @@ export function openVaultDatabase(path: string): VaultDatabase {
       sqlite.close()
       throw new VaultError(
         'database',
-        `Cannot migrate the database "${path}": ${describe(error)}`,
+        `Cannot migrate the database "${path}": ${describeCause(error)}`,
         {
           cause: error,
         },
@@ -119,10 +123,4 @@ function latestAppliedMigration(sqlite: Database.Database): number {
     latest: number | null
   }
   return Number(row.latest ?? 0)
-}
-
-function describe(error: unknown): string {
-  if (!(error instanceof Error)) return 'unknown error'
-  const code = (error as { code?: unknown }).code
-  return typeof code === 'string' ? `${error.message} (${code})` : error.message
 }

@@ -4,10 +4,9 @@
  * can mint ciphertexts that pass the row-binding check, so it is never stored, logged or returned.
  */
 import sodium from 'libsodium-wrappers'
-import type { VaultKeySpec } from '../config.ts'
-import { VaultError } from './vault-error.ts'
+import { KID_PATTERN, type VaultKeySpec } from '../../config.ts'
+import { VaultError } from '../vault-error.ts'
 
-const KID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/
 /** X25519 (`crypto_box_SECRETKEYBYTES`). */
 const SECRET_KEY_BYTES = 32
 

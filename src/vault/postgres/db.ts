@@ -9,11 +9,11 @@ import { readMigrationFiles } from 'drizzle-orm/migrator'
 import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js'
 import { migrate } from 'drizzle-orm/postgres-js/migrator'
 import postgres from 'postgres'
-import * as schema from './pg-schema.ts'
-import { VaultError } from './vault-error.ts'
+import { describeCause, VaultError } from '../vault-error.ts'
+import * as schema from './schema.ts'
 
 export const PG_MIGRATIONS_FOLDER = fileURLToPath(
-  new URL('../../drizzle/postgres', import.meta.url),
+  new URL('../../../drizzle/postgres', import.meta.url),
 )
 const MIGRATIONS_SCHEMA = 'drizzle'
 const MIGRATIONS_TABLE = '__drizzle_migrations'
@@ -53,9 +53,13 @@ export async function openPgVaultDatabase(url: string): Promise<PgVaultDatabase>
       migrationsTable: MIGRATIONS_TABLE,
     })
   } catch (error) {
-    throw new VaultError('database', `Cannot migrate the database ${target}: ${describe(error)}`, {
-      cause: error,
-    })
+    throw new VaultError(
+      'database',
+      `Cannot migrate the database ${target}: ${describeCause(error)}`,
+      {
+        cause: error,
+      },
+    )
   } finally {
     // Ending the session releases the advisory lock too.
     await migrator.end({ timeout: 5 }).catch(() => {})
@@ -94,10 +98,4 @@ function describeTarget(url: string): string {
   } catch {
     return '(unparseable DATABASE_URL)'
   }
-}
-
-function describe(error: unknown): string {
-  if (!(error instanceof Error)) return 'unknown error'
-  const code = (error as { code?: unknown }).code
-  return typeof code === 'string' ? `${error.message} (${code})` : error.message
 }

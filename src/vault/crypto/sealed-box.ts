@@ -3,10 +3,9 @@
  * names the row it belongs to. Sealed boxes carry no associated data, so the binding lives
  * inside the plaintext and opening refuses a ciphertext copied into another row or purpose.
  */
-
+import type { Provider } from '../../cloud/models.ts'
+import { VaultError } from '../vault-error.ts'
 import type { KeyRing } from './key-ring.ts'
-import type { Provider } from './ports.ts'
-import { VaultError } from './vault-error.ts'
 
 export type SecretPurpose =
   | 'access_token'
@@ -22,6 +21,14 @@ export interface SecretBinding {
   rowId: string
   userId: string
   provider: Provider
+}
+
+/** The one place a stored row becomes a binding: every secret of every table is bound so. */
+export function rowBinding(
+  row: { id: string; userId: string; provider: Provider },
+  purpose: SecretPurpose,
+): SecretBinding {
+  return { purpose, rowId: row.id, userId: row.userId, provider: row.provider }
 }
 
 /** A ciphertext as stored: base64 text, with the id of the key it is sealed to. */

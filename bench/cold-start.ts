@@ -1,7 +1,7 @@
 /**
  * Cold start, as a new user would see it: from `spawn` to the first `200` from `/readyz` on an
  * empty database, and the resident set size at that moment, for the connector (`CONNECTOR_ENTRY`:
- * what `npm start` runs) and for a bare Fastify app (`bare-fastify.ts`), in
+ * what `npm start` runs) and for a bare Fastify app (`bare-fastify.mjs`), in
  * alternation so both see the same machine. The median of `runs` each.
  * Alone: `node bench/cold-start.ts [runs]`.
  */
@@ -131,10 +131,10 @@ export async function coldStart(
   try {
     // One untimed start of each warms the OS page cache, as a deployed image would be.
     await once(connectorArgs, connectorEnv(dir, -1))
-    await once(['bench/bare-fastify.ts'], { PATH: process.env.PATH })
+    await once(['bench/bare-fastify.mjs'], { PATH: process.env.PATH })
     for (let run = 0; run < runs; run++) {
       connector.push(await once(connectorArgs, connectorEnv(dir, run)))
-      bare.push(await once(['bench/bare-fastify.ts'], { PATH: process.env.PATH }))
+      bare.push(await once(['bench/bare-fastify.mjs'], { PATH: process.env.PATH }))
     }
   } finally {
     await rm(dir, { recursive: true, force: true })

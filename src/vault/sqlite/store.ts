@@ -6,6 +6,8 @@
  * - Leases expire on this machine's wall clock (every process sharing the file shares it), and a
  *   lease whose holder is a dead process of this machine is taken over at once.
  * - After a rotation the WAL is checkpointed, so frames holding old-key ciphertexts go.
+ * - The per-request read of a user's row is skipped while nothing in the file changed
+ *   (`unchanged-reads.ts`: `data_version` and `total_changes()`).
  */
 import { asc, eq, gt, lt, type SQL, sql } from 'drizzle-orm'
 import type { Provider } from '../../cloud/models.ts'
@@ -36,7 +38,8 @@ import type {
   VaultStore,
 } from '../store.ts'
 import { openVaultDatabase, type VaultDatabase } from './db.ts'
-import { connections, connectSessions, revocations } from './schema.ts'
+import { type ConnectionRow, connections, connectSessions, revocations } from './schema.ts'
+import { UnchangedReads } from './unchanged-reads.ts'
 
 const IMMEDIATE = { behavior: 'immediate' } as const
 const SEALED_TABLES = { connections, connect_sessions: connectSessions }
@@ -51,6 +54,7 @@ class SqliteStore implements VaultStore {
   // Prepared once: the per-request reads skip building the query.
   readonly #byUser
   readonly #byId
+  readonly #usersRows: UnchangedReads<ConnectionRow>
 
   constructor(database: VaultDatabase) {
     this.#database = database
@@ -66,6 +70,7 @@ class SqliteStore implements VaultStore {
       .from(connections)
       .where(eq(connections.id, sql.placeholder('id')))
       .prepare()
+    this.#usersRows = new UnchangedReads(database.sqlite)
   }
 
   async connectionById(id: string) {
@@ -73,7 +78,9 @@ class SqliteStore implements VaultStore {
   }
 
   async connectionByUser(userId: string, provider: Provider) {
-    return this.#byUser.get({ userId, provider })
+    return this.#usersRows.get(`${provider} ${userId}`, () =>
+      this.#byUser.get({ userId, provider }),
+    )
   }
 
   async replaceConnection(row: NewConnectionRow) {

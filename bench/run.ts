@@ -303,12 +303,15 @@ async function runVariant(variant: ConnectorVariant) {
     }
   }
 
-  log(`[${variant.name}] warm-up (JIT, connection pools, caches)`)
-  const warmPool = freshPool()
-  for (const scenario of scenarios) await phase(scenario, 1, warmPool)
+  // No load scenario (`--only download`): no warm-up, and no assertion pools to mint.
+  if (scenarios.length > 0) {
+    log(`[${variant.name}] warm-up (JIT, connection pools, caches)`)
+    const warmPool = freshPool()
+    for (const scenario of scenarios) await phase(scenario, 1, warmPool)
+  }
 
   const rounds: Array<Record<string, PhaseResult>> = []
-  for (let round = 1; round <= settings.rounds; round++) {
+  for (let round = 1; round <= settings.rounds && scenarios.length > 0; round++) {
     const pool = freshPool()
     const results: Record<string, PhaseResult> = {}
     for (const scenario of scenarios) {

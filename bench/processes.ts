@@ -83,12 +83,16 @@ function asService(running: RunningProcess, url: string): Service {
   }
 }
 
-export async function startEmulatorProcess(options: { redirectUri: string }): Promise<Service> {
+/** The emulator: its API host at `url`, its content host (`files/download`) at `contentUrl`. */
+export async function startEmulatorProcess(options: {
+  redirectUri: string
+}): Promise<Service & { contentUrl: string }> {
   const port = await freePort()
+  const contentPort = await freePort()
   const running = startProcess([join(PROJECT_ROOT, 'emulator/main.ts')], {
     ...process.env,
     EMULATOR_PORT: String(port),
-    EMULATOR_CONTENT_PORT: String(await freePort()),
+    EMULATOR_CONTENT_PORT: String(contentPort),
     EMULATOR_HOST: '127.0.0.1',
     EMULATOR_APP_KEY: BENCH_APP.key,
     EMULATOR_APP_SECRET: BENCH_APP.secret,
@@ -96,7 +100,7 @@ export async function startEmulatorProcess(options: { redirectUri: string }): Pr
   })
   const url = `http://127.0.0.1:${port}`
   await waitReady(`${url}/__emulator/health`, running, 'emulator')
-  return asService(running, url)
+  return { ...asService(running, url), contentUrl: `http://127.0.0.1:${contentPort}` }
 }
 
 export const BENCH_APP = { key: 'bench-app-key', secret: 'bench-app-secret' }
@@ -104,6 +108,8 @@ export const BENCH_APP = { key: 'bench-app-key', secret: 'bench-app-secret' }
 export interface ConnectorOptions {
   port: number
   emulatorUrl: string
+  /** The emulator's content host (`DROPBOX_CONTENT_BASE_URL`), for downloads. */
+  emulatorContentUrl?: string
   jwks: unknown
   /** Temp directory for the SQLite file and the connector's log. */
   dir: string
@@ -135,6 +141,7 @@ export async function startConnector(options: ConnectorOptions): Promise<Service
     DROPBOX_APP_KEY: BENCH_APP.key,
     DROPBOX_APP_SECRET: BENCH_APP.secret,
     DROPBOX_API_BASE_URL: options.emulatorUrl,
+    ...(options.emulatorContentUrl ? { DROPBOX_CONTENT_BASE_URL: options.emulatorContentUrl } : {}),
     DROPBOX_AUTHORIZE_URL: `${options.emulatorUrl}/oauth2/authorize`,
     CONNECT_RETURN_URL: 'http://127.0.0.1:9/integrations/dropbox/done',
     LOG_LEVEL: 'info',

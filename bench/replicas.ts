@@ -70,6 +70,7 @@ export async function replicaRun(options: {
         const replica = await startConnector({
           port,
           emulatorUrl: emulator.url,
+          emulatorContentUrl: emulator.contentUrl,
           jwks: options.jwks,
           dir,
           env: shared,

@@ -1,6 +1,7 @@
 /** The table on stdout and `bench/results/latest.json`: the same figures, ratios included. */
 import { writeFile } from 'node:fs/promises'
 import type { ColdStartResult } from './cold-start.ts'
+import { type DownloadResult, downloadTargets, printDownloads } from './download.ts'
 import type { LoadResult } from './load.ts'
 import type { MicroResult } from './micro.ts'
 import { LOAD_SCENARIOS } from './scenarios.ts'
@@ -24,6 +25,8 @@ export interface VariantReport {
   heap: Record<string, number>
   connectorLogBytes: number
   soak?: SoakResult
+  /** R0-download and G (bench/download.ts), when the run includes them. */
+  download?: DownloadResult
 }
 
 export interface ConnectorRss {
@@ -184,6 +187,7 @@ export function targetsOf(
       met: Math.abs(soak.rssDrift) <= TARGET.soakDrift,
     })
   }
+  if (variant.download) targets.push(...downloadTargets(variant.download))
   const failures =
     rows.reduce((n, r) => n + r.failures, 0) +
     (soak?.samples.reduce((n, s) => n + s.failures, 0) ?? 0)
@@ -232,6 +236,7 @@ export function printReport(report: BenchReport): void {
         '',
         `D refresh storm: ${storm.concurrency} concurrent calls, ${storm.tokenRequests} token request(s), ${storm.rejectedUpstreamCalls} upstream 401s, ${storm.failures} failed; p50 ${storm.p50Ms.toFixed(1)} ms, p99 ${storm.p99Ms.toFixed(1)} ms, max ${storm.maxMs.toFixed(1)} ms; one refresh round trip alone ${storm.refreshRoundTripMs.toFixed(1)} ms; the same burst without expiry p99 ${storm.warmBurstP99Ms.toFixed(1)} ms`,
       )
+    if (variant.download) out.push(...printDownloads(variant.download), '')
     const { rss } = variant
     out.push(
       `Connector RSS: boot ${rss.afterBoot?.toFixed(0)} MB, after connecting ${rss.afterConnect?.toFixed(0)} MB, after each round ${rss.afterRound.map((v) => v.toFixed(0)).join(', ')} MB, final ${rss.final?.toFixed(0)} MB (anonymous ${rss.finalAnon?.toFixed(0)} MB, the rest is mapped files such as the node binary); request log ${(variant.connectorLogBytes / 1024 / 1024).toFixed(1)} MB`,

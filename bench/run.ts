@@ -5,7 +5,9 @@
  * in bench/results/profiles), --cold-runs=N cold starts of the connector and of a bare Fastify
  * app (default 5), --soak S (instead of the rounds: S seconds of scenario A, RSS and heap after
  * GC every minute; bench/soak.ts). BENCH_DATABASE_URL adds a PostgreSQL connector variant and F,
- * 3 replicas on one fresh PostgreSQL database (bench/replicas.ts).
+ * 3 replicas on one fresh PostgreSQL database (bench/replicas.ts). --only=A,C,download runs
+ * those rows; `--only download` alone (R0-download and G, bench/download.ts) also skips the
+ * cold start, D and E: `npm run bench -- --only download --users 10`.
  */
 import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -16,6 +18,7 @@ import { BUNDLE_ENTRY, buildBundle } from '../scripts/build.ts'
 import { createIdentityKeys, TEST_ISSUER } from '../test/fixtures/identity.ts'
 import { freePort, PROJECT_ROOT } from '../test/process.ts'
 import { coldStart } from './cold-start.ts'
+import { downloadBench } from './download.ts'
 import {
   connectUsers,
   createMinter,
@@ -76,6 +79,8 @@ const settings = {
 if (settings.soakSeconds !== null && !(settings.soakSeconds >= 60)) {
   throw new Error('--soak takes the soak length in seconds, at least 60')
 }
+const runDownloads = settings.only === null || settings.only.includes('download')
+const downloadOnly = settings.only?.length === 1 && runDownloads
 const scenarios = LOAD_SCENARIOS.filter(
   (s) => settings.only === null || settings.only.includes(s.id),
 )
@@ -122,12 +127,14 @@ try {
     log('building the bundle npm start runs (scripts/build.ts)')
     await buildBundle()
   }
-  log(`cold start: ${settings.coldRuns} × the connector and × a bare Fastify app`)
-  report.coldStart = await coldStart(settings.coldRuns)
+  if (!downloadOnly) {
+    log(`cold start: ${settings.coldRuns} × the connector and × a bare Fastify app`)
+    report.coldStart = await coldStart(settings.coldRuns)
+  }
   for (const variant of variants) {
     report.variants.push(await runVariant(variant))
   }
-  if (settings.soakSeconds === null) {
+  if (settings.soakSeconds === null && !downloadOnly) {
     log('E: micro benchmarks')
     report.micro = await microBenchmarks(keys, mint)
   }
@@ -177,6 +184,7 @@ async function runVariant(variant: ConnectorVariant) {
   const connector = await startConnector({
     port,
     emulatorUrl: emulator.url,
+    emulatorContentUrl: emulator.contentUrl,
     jwks: keys.jwks,
     dir: variantDir,
     env: variant.env,
@@ -198,10 +206,12 @@ async function runVariant(variant: ConnectorVariant) {
   const connectSeconds = (Date.now() - connectStarted) / 1000
   rss.afterConnect = (await connector.rss()) / MB
 
+  const referenceToken = await grantToken(emulator.url, redirectUri, LISTING_ACCOUNT)
   const reference = await startReferenceProxy(
     {
       UPSTREAM: emulator.url,
-      TOKEN: await grantToken(emulator.url, redirectUri, LISTING_ACCOUNT),
+      CONTENT_UPSTREAM: emulator.contentUrl,
+      TOKEN: referenceToken,
       IDENTITY_JWKS: JSON.stringify(keys.jwks),
       IDENTITY_ISSUER: TEST_ISSUER,
     },
@@ -293,12 +303,15 @@ async function runVariant(variant: ConnectorVariant) {
     }
   }
 
-  log(`[${variant.name}] warm-up (JIT, connection pools, caches)`)
-  const warmPool = freshPool()
-  for (const scenario of scenarios) await phase(scenario, 1, warmPool)
+  // No load scenario (`--only download`): no warm-up, and no assertion pools to mint.
+  if (scenarios.length > 0) {
+    log(`[${variant.name}] warm-up (JIT, connection pools, caches)`)
+    const warmPool = freshPool()
+    for (const scenario of scenarios) await phase(scenario, 1, warmPool)
+  }
 
   const rounds: Array<Record<string, PhaseResult>> = []
-  for (let round = 1; round <= settings.rounds; round++) {
+  for (let round = 1; round <= settings.rounds && scenarios.length > 0; round++) {
     const pool = freshPool()
     const results: Record<string, PhaseResult> = {}
     for (const scenario of scenarios) {
@@ -313,13 +326,32 @@ async function runVariant(variant: ConnectorVariant) {
     rss.afterRound.push((await connector.rss()) / MB)
   }
 
-  log(`[${variant.name}] D: refresh storm`)
-  const storm = await refreshStorm({
-    connectorUrl: connector.url,
-    control,
-    accountId: STORM_ACCOUNT,
-    assertion: mint(STORM_USER),
-  })
+  const download = runDownloads
+    ? await downloadBench({
+        connectorUrl: connector.url,
+        connectorPid: connector.pid,
+        referenceUrl: reference.url,
+        emulatorUrl: emulator.url,
+        control,
+        accountId: LISTING_ACCOUNT,
+        token: referenceToken,
+        assertion: () => mint(LISTING_USER),
+        concurrencies: [1, 4],
+        rounds: Math.max(1, settings.rounds),
+        log: (message) => log(`[${variant.name}] ${message}`),
+      })
+    : undefined
+
+  let storm: Awaited<ReturnType<typeof refreshStorm>> | null = null
+  if (!downloadOnly) {
+    log(`[${variant.name}] D: refresh storm`)
+    storm = await refreshStorm({
+      connectorUrl: connector.url,
+      control,
+      accountId: STORM_ACCOUNT,
+      assertion: mint(STORM_USER),
+    })
+  }
   rss.final = (await connector.rss()) / MB
   rss.finalAnon = (await connector.rssAnon()) / MB
   const heap = await heapOf(connector.url)
@@ -336,5 +368,6 @@ async function runVariant(variant: ConnectorVariant) {
     rss,
     heap,
     connectorLogBytes: logBytes,
+    download,
   }
 }

@@ -8,13 +8,18 @@
  *   2. the return page (`CONNECT_RETURN_URL`): call `complete` as the signed-in user, with the
  *      completion secret from the return URL;
  *   3. "Disconnect Dropbox": `DELETE /v1/connection`.
- * Everything else (`/v1/connection`, `/v1/me`, `/v1/workspace/list`) is plain reading. Every
- * call goes through the TypeScript client, `@cloud-connector/client` (clients/typescript).
+ * Everything else (`/v1/connection`, `/v1/me`, `/v1/workspace/list`, `/v1/workspace/download`)
+ * is plain reading. Every call goes through the TypeScript client, `@cloud-connector/client`
+ * (clients/typescript). A download streams from the connector to the browser chunk by chunk,
+ * so a file of any size costs the main app no more memory than a small one.
  *
  * "Signing in" here is a cookie naming one of two demo users: a real app has real sessions.
  * State changes are POST forms; the session cookie is SameSite=Lax, and Django would add its
  * CSRF token on top.
  */
+
+import { Readable } from 'node:stream'
+import type { ReadableStream as NodeReadableStream } from 'node:stream/web'
 import {
   type Account,
   CloudConnector,
@@ -163,6 +168,31 @@ export async function buildMainApp(options: MainAppOptions): Promise<FastifyInst
     return reply.redirect('/?notice=disconnected', 303)
   })
 
+  // A file link in the listing: the connector's bytes, streamed through as they arrive (never
+  // buffered) with its Content-Type, Content-Length and Content-Disposition passed on.
+  app.get<{ Querystring: { path?: string } }>('/dropbox/download', async (request, reply) => {
+    const user = currentUser(request)
+    const download = await attempt(connector.forUser(user.id).download(request.query.path ?? ''))
+    if (download instanceof CloudConnectorError) {
+      // 404 not_found and 409 not_a_file are the user's answer; anything else is the gateway's.
+      const code = download.status === 404 || download.status === 409 ? download.status : 502
+      return show(reply, user, 'Download failed', problem(describe(download)), code)
+    }
+    const headers: Record<string, string | number | undefined> = {
+      'content-type': download.contentType ?? 'application/octet-stream',
+      'content-length': download.contentLength,
+      'content-disposition': download.contentDisposition ?? 'attachment',
+      'x-content-type-options': 'nosniff',
+      'cache-control': 'no-store',
+    }
+    for (const [name, value] of Object.entries(headers)) {
+      if (value !== undefined) reply.header(name, value)
+    }
+    // A Node stream: Fastify pipes it with backpressure and destroys it when the browser goes
+    // away, which cancels the connector's response (and the connector's request to Dropbox).
+    return reply.code(200).send(Readable.fromWeb(download.body as NodeReadableStream<Uint8Array>))
+  })
+
   app.get<{ Querystring: { notice?: string; path?: string; cursor?: string } }>(
     '/',
     async (request, reply) => {
@@ -256,7 +286,7 @@ function filesSection(path: string, listing: Listing | CloudConnectorError): Saf
   const rows = sorted.map((entry) =>
     entry.type === 'folder'
       ? html`<tr><td><a href="/?path=${encodeURIComponent(entry.path)}">${entry.name}</a></td><td>folder</td><td></td></tr>`
-      : html`<tr><td>${entry.name}</td><td>file</td><td>${formatSize(entry.size ?? 0)}</td></tr>`,
+      : html`<tr><td><a href="/dropbox/download?path=${encodeURIComponent(entry.path)}">${entry.name}</a></td><td>file</td><td>${formatSize(entry.size ?? 0)}</td></tr>`,
   )
   const more = has_more
     ? html`<p><a href="/?path=${encodeURIComponent(path)}&cursor=${encodeURIComponent(cursor)}">Next page</a></p>`

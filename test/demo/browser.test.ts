@@ -129,8 +129,8 @@ async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true })
 }
 
-/** What the connector says about a user, asked like the main app asks (signed assertion). */
-async function connectionOf(demo: Demo, userId: string): Promise<Record<string, unknown>> {
+/** A connector call as the main app makes it (signed assertion for `userId`). */
+async function asUser(demo: Demo, userId: string, path: string): Promise<Response> {
   const { identityPrivateJwk } = JSON.parse(
     await readFile(join(demo.dir, 'keys.json'), 'utf8'),
   ) as {
@@ -144,9 +144,12 @@ async function connectionOf(demo: Demo, userId: string): Promise<Record<string, 
     .setIssuedAt()
     .setExpirationTime('60s')
     .sign(await importJWK(identityPrivateJwk, 'EdDSA'))
-  const response = await fetch(`${demo.connectorApiUrl}/v1/connection`, {
-    headers: { 'x-identity-assertion': assertion },
-  })
+  return fetch(`${demo.connectorApiUrl}${path}`, { headers: { 'x-identity-assertion': assertion } })
+}
+
+/** What the connector says about a user. */
+async function connectionOf(demo: Demo, userId: string): Promise<Record<string, unknown>> {
+  const response = await asUser(demo, userId, '/v1/connection')
   assert.equal(response.status, 200)
   return (await response.json()) as Record<string, unknown>
 }
@@ -202,6 +205,51 @@ test('connect → account and listing → folder navigation → disconnect', { s
   await page.getByRole('link', { name: 'Office', exact: true }).click()
   await page.waitForURL((url) => url.href === `${demo.url}/?path=Office`)
   assert.deepEqual(await listing(page), ['Reports\tfolder\t', 'notes.txt\tfile\t512 B'])
+
+  // A file name is a download link: the main app streams the connector's bytes through.
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('link', { name: 'notes.txt' }).click(),
+  ])
+  assert.equal(download.suggestedFilename(), 'notes.txt')
+  const saved = await readFile(await download.path())
+  const direct = await asUser(demo, ADA, '/v1/workspace/download?path=Office%2Fnotes.txt')
+  assert.equal(direct.status, 200)
+  assert.deepEqual(saved, Buffer.from(await direct.arrayBuffer()))
+  assert.equal(saved.length, 512)
+  const fetched = (href: string) =>
+    page.evaluate(async (url) => {
+      const response = await fetch(url)
+      const body = new Uint8Array(await response.arrayBuffer())
+      const header = (name: string) => response.headers.get(name)
+      return {
+        status: response.status,
+        type: header('content-type'),
+        length: header('content-length'),
+        disposition: header('content-disposition'),
+        bytes: body.length,
+        text: new TextDecoder().decode(body),
+      }
+    }, href)
+  const file = await fetched('/dropbox/download?path=Office%2Fnotes.txt')
+  assert.deepEqual(
+    { ...file, text: undefined },
+    {
+      status: 200,
+      type: 'application/octet-stream',
+      length: '512',
+      disposition: `attachment; filename="notes.txt"; filename*=UTF-8''notes.txt`,
+      bytes: 512,
+      text: undefined,
+    },
+  )
+  // A folder or a missing file is the connector's refusal on the main app's HTML page.
+  const folder = await fetched('/dropbox/download?path=Office')
+  assert.equal(folder.status, 409)
+  assert.match(folder.text, /not_a_file/)
+  const missing = await fetched(`/dropbox/download?path=${encodeURIComponent('<b>x</b>.txt')}`)
+  assert.equal(missing.status, 404)
+  assert.match(missing.text, /404 path_not_found/)
   await page.getByRole('link', { name: 'Reports' }).click()
   await page.waitForURL((url) => url.href === `${demo.url}/?path=Office%2FReports`)
   assert.equal(await page.locator('#breadcrumbs').textContent(), 'Workspace / Office / Reports')

@@ -158,6 +158,9 @@ export interface Download {
   entry: Entry | undefined
   contentLength: number | undefined
   contentRange: string | undefined
+  /** The connector's `Content-Type` and RFC 6266 `Content-Disposition`, to pass on as they are. */
+  contentType: string | undefined
+  contentDisposition: string | undefined
   etag: string | undefined
   lastModified: string | undefined
   /** The bytes as they arrive; errors with `DownloadInterrupted` when the body is cut short. */
@@ -262,6 +265,8 @@ export class UserClient {
       entry: entry === undefined ? undefined : (JSON.parse(entry) as Entry),
       contentLength,
       contentRange: header('content-range'),
+      contentType: header('content-type'),
+      contentDisposition: header('content-disposition'),
       etag: header('etag'),
       lastModified: header('last-modified'),
       body: checkedBody(response.body, contentLength),

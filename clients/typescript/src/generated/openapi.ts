@@ -392,7 +392,7 @@ export interface paths {
         put?: never;
         /**
          * Finish connecting after the browser came back: only for the user who started it.
-         * @description Exchanges the authorization code (with the PKCE verifier) only when the session's user equals the assertion's `sub`; a mismatch cancels the session. Replaces (and revokes) any earlier connection.
+         * @description Exchanges the authorization code (with the PKCE verifier) only when the session's user equals the assertion's `sub` and `completion` is the secret of the return URL; either refusal cancels a session that is not yet completed. A transient upstream failure leaves the session completable. Replaces (and revokes) any earlier connection.
          */
         post: {
             parameters: {
@@ -403,7 +403,14 @@ export interface paths {
                 };
                 cookie?: never;
             };
-            requestBody?: never;
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description The `completion` parameter of the return URL: proves that the browser that consented is the one completing. */
+                        completion?: string;
+                    };
+                };
+            };
             responses: {
                 /** @description The user's connection; never a token. */
                 200: {
@@ -422,6 +429,10 @@ export interface paths {
                             connected_at?: string;
                             /** Format: date-time */
                             access_token_expires_at?: string;
+                            /** @description With `reconnect_required`: the grant was revoked or expired, or an operation needs a scope it lacks. */
+                            reason?: "revoked" | "missing_scope";
+                            /** @description With `reason: "missing_scope"`: the scope Dropbox asked for. */
+                            missing_scope?: string;
                         };
                     };
                 };
@@ -698,6 +709,10 @@ export interface paths {
                             connected_at?: string;
                             /** Format: date-time */
                             access_token_expires_at?: string;
+                            /** @description With `reconnect_required`: the grant was revoked or expired, or an operation needs a scope it lacks. */
+                            reason?: "revoked" | "missing_scope";
+                            /** @description With `reason: "missing_scope"`: the scope Dropbox asked for. */
+                            missing_scope?: string;
                         };
                     };
                 };

@@ -53,10 +53,11 @@ test('the boundaries just inside each limit are accepted', async (t) => {
   }
 })
 
-test('a verified assertion yields the subject and the expiry', async () => {
+test('a verified assertion yields the subject, the signing key and the expiry', async () => {
   const token = await context.keys.sign(claimsAt({ sub: 'user-7' }))
   assert.deepEqual(await verifier.verify(token), {
     userId: 'user-7',
+    kid: context.keys.kid,
     expiresAt: NOW_MS / 1000 + 120,
   })
 })

@@ -67,6 +67,8 @@ export async function startCluster(
     PATH: process.env.PATH,
     HOST: '127.0.0.1',
     PUBLIC_BASE_URL,
+    // The load balancer's name is a test host on plain http: an explicit opt-in (contract §8).
+    ALLOW_INSECURE_HTTP: 'true',
     ...store,
     VAULT_KEYS: randomVaultKeys('scale-1'),
     IDENTITY_JWKS: JSON.stringify(identity.jwks),
@@ -80,7 +82,12 @@ export async function startCluster(
   const ports = await Promise.all(Array.from({ length: count }, () => freePort()))
   for (const [index, port] of ports.entries()) {
     const url = `http://127.0.0.1:${port}`
-    const running = startProcess(['src/server.ts'], { ...shared, PORT: String(port) })
+    const running = startProcess(['src/server.ts'], {
+      ...shared,
+      // One listener per replica: the tests call /v1 and /connect on the same port.
+      PORT: String(port),
+      INTERNAL_PORT: String(port),
+    })
     const replica: Replica = {
       index,
       url,

@@ -138,14 +138,6 @@ function holdToDeclaredCodes(reply: FastifyReply, problem: Problem): Problem {
     { event: 'undeclared_problem_code', code: problem.code, route: request.routeOptions.url },
     'a route answered a problem code its schema does not declare',
   )
-  return strictProblemCodes.has(request.server)
-    ? toProblem('internal_error', 'Internal error.')
-    : problem
-}
-
-const strictProblemCodes = new WeakSet<object>()
-
-/** Tests turn an undeclared problem code into a failure instead of a log line. */
-export function enforceDeclaredProblemCodes(app: object): void {
-  strictProblemCodes.add(app)
+  const strict = (request.server as { strictProblemCodes?: boolean }).strictProblemCodes
+  return strict === true ? toProblem('internal_error', 'Internal error.') : problem
 }

@@ -61,10 +61,15 @@ test('a 1 GiB download: connector RSS grows by less than 64 MB', {
     const iat = Math.floor(Date.now() / 1000)
     return keys.sign({ sub: 'user-1', iat, exp: iat + 300 })
   }
-  const call = async (method: 'GET' | 'POST', path: string) =>
-    request(`${base}${path}`, {
+  // /v1 is on the connector's internal listener; the browser steps on the public one (base).
+  const call = async (method: 'GET' | 'POST', path: string, body?: unknown) =>
+    request(`${connector.url}${path}`, {
       method,
-      headers: { 'x-identity-assertion': await assertion() },
+      headers: {
+        'x-identity-assertion': await assertion(),
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
       dispatcher: client,
     })
 
@@ -76,8 +81,13 @@ test('a 1 GiB download: connector RSS grows by less than 64 MB', {
     accountId: ALICE,
     decision: 'allow',
   })
-  await browser.get(back)
-  const completed = await call('POST', `/v1/connect/sessions/${session.id}/complete`)
+  const returned = await browser.get(back)
+  const completion = new URL(returned.headers.get('location') as string).searchParams.get(
+    'completion',
+  )
+  const completed = await call('POST', `/v1/connect/sessions/${session.id}/complete`, {
+    completion,
+  })
   await completed.body.dump()
   assert.equal(completed.statusCode, 200)
   emulator.addFiles(ALICE, [{ path: '/Big/one-gib.bin', type: 'file', size: GIB }])

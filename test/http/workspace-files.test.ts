@@ -257,8 +257,16 @@ test('download without files.content.read: 409 reconnect_required naming the sco
   const body = await problem(response)
   assert.equal(body.code, 'reconnect_required')
   assert.match(body.detail, /files\.content\.read/)
+  // The grant lacks a scope the deployment asks for: the connection is marked, and every
+  // operation and GET /v1/connection agree until the user reconnects (contract §5).
   const meta = await get(stack, '/v1/workspace/metadata?path=Office/notes.txt')
-  assert.equal(meta.status, 200, 'metadata needs files.metadata.read only')
+  assert.equal(meta.status, 409)
+  assert.equal((await problem(meta)).code, 'reconnect_required')
+  const status = (await (await stack.api('user-1', 'GET', '/v1/connection')).json()) as {
+    status: string
+    reason?: string
+  }
+  assert.deepEqual([status.status, status.reason], ['reconnect_required', 'missing_scope'])
 })
 
 test('download: an upstream reset mid-body cuts the response short and is logged', async (t) => {

@@ -60,6 +60,8 @@ const connectSessions: FastifyPluginAsyncTypebox<{ flow: ConnectFlow }> = async 
             'session_user_mismatch',
             'session_not_authorized',
             'session_expired',
+            'completion_mismatch',
+            'session_already_completed',
           ),
         },
       },

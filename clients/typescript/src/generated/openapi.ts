@@ -478,7 +478,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Problem details: `operation_not_allowed`, `session_user_mismatch`. */
+                /** @description Problem details: `operation_not_allowed`, `session_user_mismatch`, `completion_mismatch`. */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -495,7 +495,7 @@ export interface paths {
                              * @description Stable machine-readable code (contract §6).
                              * @enum {string}
                              */
-                            code: "operation_not_allowed" | "session_user_mismatch";
+                            code: "operation_not_allowed" | "session_user_mismatch" | "completion_mismatch";
                         };
                     };
                 };
@@ -520,7 +520,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Problem details: `not_connected`, `reconnect_required`, `session_not_authorized`. */
+                /** @description Problem details: `not_connected`, `reconnect_required`, `session_not_authorized`, `session_already_completed`. */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -537,7 +537,7 @@ export interface paths {
                              * @description Stable machine-readable code (contract §6).
                              * @enum {string}
                              */
-                            code: "not_connected" | "reconnect_required" | "session_not_authorized";
+                            code: "not_connected" | "reconnect_required" | "session_not_authorized" | "session_already_completed";
                         };
                     };
                 };

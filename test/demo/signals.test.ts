@@ -63,8 +63,8 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     })
     const urls = [
       /^Open (http:\S+) in your browser/m,
-      /^ {2}connector \(public\) +(http:\S+)/m,
-      /^ {2}connector \(internal\) +(http:\S+)/m,
+      /^ {2}connector +(http:\S+)/m,
+      /^ {2}connector .*internal: (http:\/\/[^\s/]+)/m,
       /^ {2}Dropbox emulator +(http:\S+)/m,
     ].map((pattern) => pattern.exec(output)?.[1] as string)
     for (const url of urls) assert.ok(await answers(url), `${url} answers before the signal`)

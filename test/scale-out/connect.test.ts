@@ -11,6 +11,15 @@ import { startCluster } from './replicas.ts'
 
 const ROUNDS = 5
 
+/** The single-use secret the callback hands only to the consenting browser (contract §3.3). */
+function completionIn(redirect: Response): string {
+  const completion = new URL(redirect.headers.get('location') as string).searchParams.get(
+    'completion',
+  )
+  assert.ok(completion, 'the return URL carries the completion secret')
+  return completion
+}
+
 test('the connect flow with each step on a different replica', async (t) => {
   const cluster = await startCluster(t)
   const [r0, r1, r2] = [cluster.replica(0), cluster.replica(1), cluster.replica(2)]
@@ -35,6 +44,7 @@ test('the connect flow with each step on a different replica', async (t) => {
     'user-1',
     'POST',
     `/v1/connect/sessions/${session.id}/complete`,
+    { completion: completionIn(toMainApp) },
   )
   assert.equal(completed.status, 200)
   for (const replica of cluster.replicas) {
@@ -75,6 +85,7 @@ test('connect token and state are single use across replicas: of two racing repl
     })
     const callbacks = await Promise.all([winner.get(r2.route(back)), winner.get(r0.route(back))])
     assert.deepEqual(callbacks.map((r) => r.status).sort(), [303, 400], `round ${round}: state`)
+    const completion = completionIn(callbacks.find((r) => r.status === 303) as Response)
 
     const completions = await Promise.all(
       [r1, r2].map((replica) =>
@@ -83,6 +94,7 @@ test('connect token and state are single use across replicas: of two racing repl
           `user-${round}`,
           'POST',
           `/v1/connect/sessions/${session.id}/complete`,
+          { completion },
         ),
       ),
     )

@@ -27,7 +27,12 @@ test('a fresh database is created, directory included, and migrated', async (t) 
   const path = join(dir, 'nested', 'deeper', 'connector.db')
   const { vault } = await openTestVault(t, { path })
   await vault.connections.replace(newConnection('user-1'))
-  assert.deepEqual(tableNames(path), ['__drizzle_migrations', 'connect_sessions', 'connections'])
+  assert.deepEqual(tableNames(path), [
+    '__drizzle_migrations',
+    'connect_sessions',
+    'connections',
+    'revocations',
+  ])
 })
 
 test('the database, its WAL and shared-memory files are readable by the owner only', async (t) => {

@@ -29,7 +29,12 @@ test('replicas booting together on an empty database migrate it once and share i
     where table_schema in ('public', 'drizzle') order by name`
   assert.deepEqual(
     tables.map((row) => row.name),
-    ['drizzle.__drizzle_migrations', 'public.connect_sessions', 'public.connections'],
+    [
+      'drizzle.__drizzle_migrations',
+      'public.connect_sessions',
+      'public.connections',
+      'public.revocations',
+    ],
   )
   const [applied] = await sql`select count(*)::int as n from drizzle.__drizzle_migrations`
   assert.equal(applied?.n, readMigrationFiles({ migrationsFolder: PG_MIGRATIONS_FOLDER }).length)

@@ -208,6 +208,8 @@ export class Revoker {
  * Drains at once (so a restart picks up what an earlier process queued) and then every
  * `intervalMs`; one round at a time per process. `stop` waits for a running round.
  */
+const STOP_WAIT_MS = 5_000
+
 export function drainPeriodically(
   revoker: Revoker,
   intervalMs: number,
@@ -230,9 +232,18 @@ export function drainPeriodically(
   timer.unref()
   tick()
   return {
+    /** Waits for a round in flight, but never longer than `STOP_WAIT_MS`: a round stuck on a
+     * database that went away must not hold shutdown (the entries stay queued for next time). */
     async stop() {
       clearInterval(timer)
-      await running
+      let timeout: NodeJS.Timeout | undefined
+      await Promise.race([
+        running,
+        new Promise<void>((resolve) => {
+          timeout = setTimeout(resolve, STOP_WAIT_MS)
+        }),
+      ])
+      clearTimeout(timeout)
     },
   }
 }

@@ -169,7 +169,13 @@ test('a header sent twice on the wire is refused, whatever the values', async (t
   const other = await context.keys.sign(claimsAt({ sub: 'user-43' }))
   const send = (values: string[]) =>
     new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const request = httpRequest({ port, host: '127.0.0.1', path: '/test-v1/whoami' })
+      // No keep-alive: a pooled socket left open would hold app.close() until it times out.
+      const request = httpRequest({
+        port,
+        host: '127.0.0.1',
+        path: '/test-v1/whoami',
+        agent: false,
+      })
       // An array makes Node write one header line per value.
       request.setHeader(HEADER, values)
       request.on('response', (response) => {

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { freePort } from '../process.ts'
-import { Browser } from '../stack.ts'
+import { Browser, completionOf } from '../stack.ts'
 import {
   type ConnectorProcess,
   connectionRows,
@@ -57,11 +57,20 @@ test(`${USERS} users connect, refresh and disconnect at once over ${REPLICAS} re
   const tally = new Map<string, number>()
   const count = (key: string) => tally.set(key, (tally.get(key) ?? 0) + 1)
 
-  async function call(user: string, method: string, path: string): Promise<Response> {
+  async function call(
+    user: string,
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<Response> {
     const replica = pick()
     const response = await fetch(`${replica.process.internalUrl}${path}`, {
       method,
-      headers: { 'x-identity-assertion': await world.assertion(user) },
+      headers: {
+        'x-identity-assertion': await world.assertion(user),
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
     })
     count(`${method} ${path.split('/').slice(0, 4).join('/')} ${response.status}`)
     if (response.status >= 500)
@@ -79,8 +88,11 @@ test(`${USERS} users connect, refresh and disconnect at once over ${REPLICAS} re
       accountId,
       decision: 'allow',
     })
-    assert.equal((await browser.get(back)).status, 303)
-    const complete = await call(user, 'POST', `/v1/connect/sessions/${session.id}/complete`)
+    const toMainApp = await browser.get(back)
+    assert.equal(toMainApp.status, 303)
+    const complete = await call(user, 'POST', `/v1/connect/sessions/${session.id}/complete`, {
+      completion: completionOf(toMainApp),
+    })
     if (complete.status !== 200) failures.push(`complete for ${user} → ${complete.status}`)
     return complete.status === 200
   }

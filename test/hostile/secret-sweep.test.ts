@@ -4,7 +4,8 @@
  * known. Every log line, every response and the database, WAL and shared-memory bytes are
  * searched for every access and refresh token, code, state, PKCE verifier, connect token, flow
  * cookie, assertion, the app secret and the vault key: zero hits, except where the contract
- * puts a value (the connect URL in the create answer; state and flow cookie on `/connect`).
+ * puts a value (the connect URL in the create answer; state and flow cookie on `/connect`; the
+ * completion secret in the callback's redirect).
  */
 import assert from 'node:assert/strict'
 import { createServer } from 'node:http'
@@ -19,6 +20,8 @@ import { databaseFiles, Secrets, sleep } from './support.ts'
 const ALLOWED: Record<string, string[]> = {
   'create session': ['connect token'],
   connect: ['state', 'flow cookie'],
+  // The completion secret exists only in the 303 to CONNECT_RETURN_URL (contract §3.3).
+  callback: ['completion secret'],
 }
 
 interface Recorded {
@@ -89,8 +92,13 @@ test('no token, code, state, verifier, assertion or app secret in any log line, 
     responses.push({ label, text: `${response.status}\n${headers}\n\n${body}` })
     return { status: response.status, body }
   }
-  const api = async (label: string, user: string | null, method: string, path: string) =>
-    record(label, await stack.api(user, method, path))
+  const api = async (
+    label: string,
+    user: string | null,
+    method: string,
+    path: string,
+    body?: unknown,
+  ) => record(label, await stack.api(user, method, path, body))
   const visit = async (label: string, browser: Browser, url: string) => {
     const response = await browser.get(url)
     const location = response.headers.get('location')
@@ -114,9 +122,13 @@ test('no token, code, state, verifier, assertion or app secret in any log line, 
     const toDropbox = (await visit('connect', browser, session.connect_url)) as string
     const back = await emulator.consent(toDropbox, { accountId, decision })
     secrets.add('authorization code', new URL(back).searchParams.get('code'))
-    await visit('callback', browser, back)
+    const toMainApp = (await visit('callback', browser, back)) as string
+    const completion = new URL(toMainApp).searchParams.get('completion')
+    secrets.add('completion secret', completion)
     await visit('callback replayed', browser, back)
-    await api('complete', completeAs, 'POST', `/v1/connect/sessions/${session.id}/complete`)
+    await api('complete', completeAs, 'POST', `/v1/connect/sessions/${session.id}/complete`, {
+      completion,
+    })
     // A used connect link is refused.
     await visit('connect reused', stack.browser(), session.connect_url)
     return session.id

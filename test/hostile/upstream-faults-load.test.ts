@@ -76,7 +76,7 @@ test(`upstream faults under load: ${CONCURRENCY} connections × ${DURATION_S} s`
     // Assertions live 120 s: mint fresh ones for each run.
     const assertions = await Promise.all(users.map((user) => stack.assertionFor(user)))
     return autocannon({
-      url: stack.baseUrl,
+      url: stack.internalUrl, // /v1 answers on the internal listener only
       connections: CONCURRENCY,
       duration: seconds,
       timeout: 30,

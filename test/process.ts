@@ -5,14 +5,28 @@ import { fileURLToPath } from 'node:url'
 
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url))
 
+// Ports handed out for a server that listens later. They come from below the kernel's ephemeral
+// range (32768–60999 here): an emulator, a client socket or another test file's `listen(0)`
+// takes ephemeral ports, and one of them once grabbed a port between our check and our listen.
+const RESERVED_RANGE = { low: 15_000, high: 32_000 }
+const handedOut = new Set<number>()
+
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port =
+      RESERVED_RANGE.low + Math.floor(Math.random() * (RESERVED_RANGE.high - RESERVED_RANGE.low))
+    if (handedOut.has(port) || !(await canListen(port))) continue
+    handedOut.add(port)
+    return port
+  }
+  throw new Error(`no free port in ${RESERVED_RANGE.low}–${RESERVED_RANGE.high} after 100 tries`)
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
+    server.once('error', () => resolve(false))
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)))
   })
 }
 

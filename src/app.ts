@@ -22,6 +22,7 @@ import type { RetryPolicy } from './cloud/upstream-policy.ts'
 import type { Config } from './config.ts'
 import { ConnectFlow } from './connect/connect-flow.ts'
 import { drainPeriodically, type RevocationPolicy, Revoker } from './connect/revocation.ts'
+import { createLazySchemaCompilers } from './http/lazy-schema-compilers.ts'
 import { setUpListeners } from './http/listeners.ts'
 import docs from './http/plugins/docs.ts'
 import identity from './http/plugins/identity.ts'
@@ -133,7 +134,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
     audit,
   })
 
+  const schemaCompilers = createLazySchemaCompilers()
   const app = Fastify({
+    schemaController: { compilersFactory: schemaCompilers.compilersFactory },
     loggerInstance: logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     // Identity comes from the signed header only; forwarded headers are never trusted (contract §3).
@@ -175,6 +178,15 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
 
   app.addHook('preClose', async () => {
     draining = true
+  })
+  // Route schemas compile on first use; the rest right after listening (lazy-schema-compilers.ts).
+  app.addHook('onListen', (done) => {
+    schemaCompilers
+      .warmUp(() => draining)
+      .catch((error: unknown) => {
+        app.log.error({ err: error }, 'a route schema does not compile')
+      })
+    done()
   })
   app.addHook('onRequest', async (request, reply) => {
     if (

@@ -311,13 +311,21 @@ test('download: a caller that disconnects cancels the upstream request at once',
 
 test('download: a caller that leaves before the answer cancels the waiting upstream call', async (t) => {
   const stack = await connected(t)
-  stack.emulator.injectFault(DOWNLOAD, { kind: 'delay', ms: 300 })
+  // Long enough that the caller surely leaves while the emulator still holds the answer back.
+  stack.emulator.injectFault(DOWNLOAD, { kind: 'delay', ms: 2_000 })
   const abort = new AbortController()
   const pending = get(stack, '/v1/workspace/download?path=Office/notes.txt', {}, abort.signal)
-  await sleep(100)
+  // Leave once the upstream call is under way (a fixed sleep was too short on a loaded machine).
+  for (
+    let waited = 0;
+    upstreamCalls(stack, DOWNLOAD).length === 0 && waited < 1_500;
+    waited += 10
+  ) {
+    await sleep(10)
+  }
   abort.abort()
   await assert.rejects(pending)
-  await sleep(500)
+  await sleep(2_500)
   const calls = upstreamCalls(stack, DOWNLOAD)
   assert.equal(calls.length, 1, 'no retry after the caller left')
   assert.notEqual(calls[0]?.streamed?.end, 'complete')

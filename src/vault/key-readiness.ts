@@ -7,9 +7,9 @@ import type { ReadinessCheck } from '../observability/readiness.ts'
 
 export const MISSING_KEY_FAILURE = 'stored rows are sealed under a key id missing from VAULT_KEYS'
 
-/** Key ids of every sealed row, connections and connect sessions alike. */
+/** Key ids of every sealed row: connections, connect sessions and queued revocations alike. */
 export const STORED_KEY_IDS_SQL =
-  'select key_id from connections union select key_id from connect_sessions where key_id is not null'
+  'select key_id from connections union select key_id from connect_sessions where key_id is not null union select key_id from revocations'
 
 export function keyRingCheck(
   storedKeyIds: () => Promise<string[]>,

@@ -6,7 +6,14 @@
  */
 import type { KeyRing } from './crypto/key-ring.ts'
 import { openSecret, rowBinding, type SecretPurpose, sealSecret } from './crypto/sealed-box.ts'
-import type { Reseal, Resealed, SealedRows, SealedTable, VaultStore } from './store.ts'
+import type {
+  ConnectionRow,
+  Reseal,
+  Resealed,
+  SealedRows,
+  SealedTable,
+  VaultStore,
+} from './store.ts'
 import { VaultError } from './vault-error.ts'
 
 export interface RotationCounts {
@@ -23,6 +30,18 @@ export interface RotationReport extends RotationCounts {
 }
 
 type Secrets = Partial<Record<SecretPurpose, string | null>>
+type TokenColumns = Pick<ConnectionRow, 'accessToken' | 'refreshToken'>
+
+const TOKENS = {
+  secrets: (row: TokenColumns): Secrets => ({
+    access_token: row.accessToken,
+    refresh_token: row.refreshToken,
+  }),
+  columns: (row: TokenColumns, resealed: Secrets): Resealed => ({
+    accessToken: resealed.access_token ?? row.accessToken,
+    refreshToken: resealed.refresh_token ?? row.refreshToken,
+  }),
+}
 
 /** Where each table keeps its secrets: read by purpose, written back to their columns. */
 const SEALED: {
@@ -31,13 +50,7 @@ const SEALED: {
     columns(row: SealedRows[T], resealed: Secrets): Resealed
   }
 } = {
-  connections: {
-    secrets: (row) => ({ access_token: row.accessToken, refresh_token: row.refreshToken }),
-    columns: (row, resealed) => ({
-      accessToken: resealed.access_token ?? row.accessToken,
-      refreshToken: resealed.refresh_token ?? row.refreshToken,
-    }),
-  },
+  connections: TOKENS,
   connect_sessions: {
     secrets: (row) => ({ code_verifier: row.codeVerifier, authorization_code: row.code }),
     columns: (row, resealed) => ({
@@ -45,7 +58,11 @@ const SEALED: {
       code: resealed.authorization_code ?? row.code,
     }),
   },
+  // Queued grants hold the same two tokens as a connection, bound to their queue row.
+  revocations: TOKENS,
 }
+
+const SEALED_TABLES = Object.keys(SEALED) as SealedTable[]
 
 export async function rotateSecrets(
   store: VaultStore,
@@ -54,7 +71,7 @@ export async function rotateSecrets(
 ): Promise<RotationReport> {
   const batchSize = Math.max(1, Math.floor(options.batchSize ?? 100))
   const report = emptyReport()
-  for (const table of ['connections', 'connect_sessions'] as const) {
+  for (const table of SEALED_TABLES) {
     const reseal = resealer(ring, table, report)
     for (let afterId = '', more = true; more; ) {
       const rows = await store.rotateBatch(table, afterId, batchSize, reseal)
@@ -83,7 +100,9 @@ function resealer<T extends SealedTable>(
 function emptyReport(): RotationReport {
   return {
     ...zeroCounts(),
-    tables: { connections: zeroCounts(), connect_sessions: zeroCounts() },
+    tables: Object.fromEntries(
+      SEALED_TABLES.map((table) => [table, zeroCounts()]),
+    ) as RotationReport['tables'],
     failures: [],
   }
 }

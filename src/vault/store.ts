@@ -60,10 +60,11 @@ export interface SessionGuard {
   unexpiredAt?: Date
 }
 
-export type SealedTable = 'connections' | 'connect_sessions'
+export type SealedTable = 'connections' | 'connect_sessions' | 'revocations'
 export interface SealedRows {
   connections: ConnectionRow
   connect_sessions: ConnectSessionRow
+  revocations: RevocationRow
 }
 /** A rotation's re-sealed secret columns and `keyId` for one row of either table. */
 export type Resealed = Partial<

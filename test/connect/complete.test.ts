@@ -3,6 +3,8 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { ACCOUNT_IDS } from '../../emulator/index.ts'
+import { listen } from '../../src/http/listeners.ts'
+import { buildTestApp } from '../helper.ts'
 import { Browser, type Stack, startStack } from '../stack.ts'
 
 /** Create → /connect → consent (accountId) → callback: the session id, authorized, not completed. */
@@ -122,4 +124,32 @@ test('missing_scope from Dropbox marks the connection: GET /v1/connection and ev
   const me = await stack.api('user-1', 'GET', '/v1/me')
   assert.equal(me.status, 409, 'every operation agrees until a new connect')
   assert.match((await problem(me)).detail, /files\.metadata\.read/)
+})
+
+test('a reconnect that grants the missing scope clears missing_scope: status and calls are clean', async (t) => {
+  const stack = await startStack(t, { env: { DROPBOX_SCOPES: 'account_info.read' } })
+  assert.equal((await stack.connect('user-1', ACCOUNT_IDS.alice)).status, 200)
+  assert.equal((await stack.api('user-1', 'GET', '/v1/workspace/list')).status, 409)
+  // The operator adds the scopes to DROPBOX_SCOPES and restarts; the user connects again.
+  await stack.app.close()
+  const scopes = ['account_info.read', 'files.metadata.read', 'files.content.read']
+  const { app } = await buildTestApp(t, {
+    config: { ...stack.config, dropbox: { ...stack.config.dropbox, scopes } },
+  })
+  await listen(app, {
+    port: Number(new URL(stack.baseUrl).port),
+    host: '127.0.0.1',
+    internalPort: Number(new URL(stack.internalUrl).port),
+    internalHost: '127.0.0.1',
+  })
+  assert.equal((await stack.connect('user-1', ACCOUNT_IDS.alice)).status, 200)
+  const status = (await (await stack.api('user-1', 'GET', '/v1/connection')).json()) as Record<
+    string,
+    unknown
+  >
+  assert.equal(status.status, 'connected')
+  assert.equal(status.reason, undefined)
+  assert.equal(status.missing_scope, undefined)
+  assert.equal((await stack.api('user-1', 'GET', '/v1/workspace/list')).status, 200)
+  assert.equal((await stack.api('user-1', 'GET', '/v1/me')).status, 200)
 })

@@ -4,6 +4,7 @@
  */
 
 import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
 import { test } from 'node:test'
 import { ACCOUNT_IDS } from '../../emulator/index.ts'
 import type { TokenSet } from '../../src/cloud/models.ts'
@@ -153,6 +154,36 @@ test('reconnect replaces the connection and revokes the old grant, refreshing it
     auditEvents(stack, 'revocation_succeeded').map((line) => line.reason),
     ['replaced'],
   )
+})
+
+test('disconnect when the stored tokens do not open: a warning says the grant lives on, the row goes', async (t) => {
+  const stack = await startStack(t)
+  assert.equal((await stack.connect('user-1', ACCOUNT_IDS.alice)).status, 200)
+  const tokens = await storedTokens(stack, 'user-1')
+  stack.emulator.resetCounters()
+  // A replica whose VAULT_KEYS lost the key the row is sealed under.
+  const lostKey = await buildTestApp(t, {
+    config: { ...stack.config, vaultKeys: [{ kid: 'other', secretKey: randomBytes(32) }] },
+  })
+  const removed = await lostKey.app.inject({
+    method: 'DELETE',
+    url: '/v1/connection',
+    headers: { 'x-identity-assertion': await stack.assertionFor('user-1') },
+  })
+  assert.equal(removed.statusCode, 204)
+  const failed = lostKey.logs
+    .parsed()
+    .filter((line) => line.audit === true && line.event === 'revocation_failed')
+  assert.equal(failed.length, 1)
+  assert.equal(failed[0]?.level, 40, 'a warning')
+  assert.equal(failed[0]?.user, 'user-1')
+  assert.equal(failed[0]?.reason, 'disconnected')
+  assert.match(String(failed[0]?.why), /grant stays alive at Dropbox/)
+  // What the line says is true: nothing reached Dropbox and the grant still works.
+  assert.equal(stack.emulator.counters().revocations, 0)
+  assert.equal((await refreshAnswer(stack, tokens.refreshToken)).status, 200)
+  const status = await (await stack.api('user-1', 'GET', '/v1/connection')).json()
+  assert.deepEqual(status, { provider: 'dropbox', status: 'not_connected' })
 })
 
 async function until(check: () => boolean, what: string) {

@@ -5,7 +5,10 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import type { CloudAuth } from '../../src/cloud/protocols.ts'
 import { parseVaultKeys } from '../../src/config.ts'
+import { Revoker } from '../../src/connect/revocation.ts'
+import type { Metrics } from '../../src/observability/metrics.ts'
 import { defaultKid } from '../../src/vault/cli.ts'
 import { openVault } from '../../src/vault/open-vault.ts'
 import type { ConnectSessionVault } from '../../src/vault/ports.ts'
@@ -176,6 +179,7 @@ test('rotate re-seals everything online, after which the old key can go', async 
         failed: 0,
       },
       connect_sessions: { scanned: 4, reencrypted: 2, alreadyCurrent: 2, failed: 0 },
+      revocations: { scanned: 0, reencrypted: 0, alreadyCurrent: 0, failed: 0 },
     },
   })
   assert.ok(liveWrites > 0)
@@ -215,6 +219,62 @@ test('rotate re-seals everything online, after which the old key can go', async 
   const report = JSON.parse(second.stdout)
   assert.equal(report.reencrypted, 0)
   assert.equal(report.alreadyCurrent, report.scanned)
+})
+
+test('rotate re-seals queued revocations: with the old key gone, the drain still revokes', async (t) => {
+  const clock = new ManualClock()
+  const keyA = vaultKey('a')
+  const keyB = vaultKey('b')
+  const {
+    vault: before,
+    store,
+    raw,
+    reopen,
+  } = await openStoreVault(t, {
+    keys: [keyA],
+    clock: clock.now,
+  })
+  await before.revocations.enqueue({
+    userId: 'user-1',
+    provider: 'dropbox',
+    reason: 'disconnected',
+    tokens: tokenSet('queued'),
+    dueAt: clock.now(),
+  })
+  await before.close()
+
+  const result = await cli(['rotate'], {
+    VAULT_KEYS: vaultKeysEnv([keyB, keyA]),
+    ...storeEnv(store),
+  })
+  assert.equal(result.code, 0, result.stderr)
+  assert.deepEqual(JSON.parse(result.stdout).tables.revocations, {
+    scanned: 1,
+    reencrypted: 1,
+    alreadyCurrent: 0,
+    failed: 0,
+  })
+  assert.deepEqual(await raw.all('select key_id from revocations'), [{ key_id: 'b' }])
+
+  const after = await reopen({ keys: [keyB] })
+  const revoked: string[] = []
+  const auth = {
+    revoke: async (accessToken: string) => {
+      revoked.push(accessToken)
+      return 'revoked' as const
+    },
+  } as unknown as CloudAuth
+  const metrics = { countRevocation() {}, setRevocationQueueDepth() {} } as unknown as Metrics
+  const revoker = new Revoker({
+    auth,
+    queue: after.revocations,
+    audit: () => {},
+    metrics,
+    clock: () => clock.now().getTime(),
+  })
+  assert.equal(await revoker.drain(), 1)
+  assert.deepEqual(revoked, [tokenSet('queued').accessToken])
+  assert.equal(await after.revocations.depth(), 0)
 })
 
 test('rotate reports rows it cannot open, exits 1, and prints no secret', async (t) => {

@@ -39,7 +39,7 @@ import type {
 import { openPgVaultDatabase, type PgVaultDatabase } from './db.ts'
 import { connections, connectSessions, revocations } from './schema.ts'
 
-const SEALED_TABLES = { connections, connect_sessions: connectSessions }
+const SEALED_TABLES = { connections, connect_sessions: connectSessions, revocations }
 
 export async function openPostgresStore(url: string): Promise<VaultStore> {
   return new PostgresStore(await openPgVaultDatabase(url))
@@ -215,7 +215,7 @@ class PostgresStore implements VaultStore {
     limit: number,
     reseal: Reseal<T>,
   ): Promise<Array<SealedRows[T]>> {
-    // One table type for the query builder: both tables have the `id` and secret columns used.
+    // One table type for the query builder: every table has the `id` and secret columns used.
     const table = SEALED_TABLES[name] as typeof connections
     return this.#db.transaction(async (tx) => {
       const rows = (await tx

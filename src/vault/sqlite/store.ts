@@ -42,7 +42,7 @@ import { type ConnectionRow, connections, connectSessions, revocations } from '.
 import { UnchangedReads } from './unchanged-reads.ts'
 
 const IMMEDIATE = { behavior: 'immediate' } as const
-const SEALED_TABLES = { connections, connect_sessions: connectSessions }
+const SEALED_TABLES = { connections, connect_sessions: connectSessions, revocations }
 
 export function openSqliteStore(path: string): VaultStore {
   return new SqliteStore(openVaultDatabase(path))
@@ -215,7 +215,7 @@ class SqliteStore implements VaultStore {
     limit: number,
     reseal: Reseal<T>,
   ): Promise<Array<SealedRows[T]>> {
-    // One table type for the query builder: both tables have the `id` and secret columns used.
+    // One table type for the query builder: every table has the `id` and secret columns used.
     const table = SEALED_TABLES[name] as typeof connections
     return this.#db.transaction((tx) => {
       const rows = tx

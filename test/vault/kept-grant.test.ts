@@ -134,3 +134,21 @@ test('a kept grant whose key left the ring is reported lost when its session is 
   })
   assert.equal(await replica.revocations.depth(), 0)
 })
+
+test('rotation re-seals a kept grant: it still opens once the old key is gone', async (t) => {
+  const clock = new ManualClock()
+  const [old, fresh] = [vaultKey('old'), vaultKey('new')]
+  const { vault, reopen } = await openStoreVault(t, { keys: [old], clock: clock.now })
+  const session = await keptGrantSession(vault, clock, 'a')
+  await vault.close()
+  const rotating = await reopen({ keys: [fresh, old] })
+  assert.deepEqual((await rotating.rotate()).tables.connect_sessions, {
+    scanned: 1,
+    reencrypted: 1,
+    alreadyCurrent: 0,
+    failed: 0,
+  })
+  await rotating.close()
+  const after = await reopen({ keys: [fresh] })
+  assert.deepEqual(await after.sessions.claimAuthorization(session.id), { grant: grantFor('a') })
+})

@@ -165,7 +165,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   })
 
   const purgeTimer = setInterval(() => {
-    vault.sessions.purgeExpired(new Date(clock())).catch((error: unknown) => {
+    flow.purgeExpired().catch((error: unknown) => {
       app.log.warn({ err: error }, 'purging expired connect sessions failed')
     })
   }, SESSION_PURGE_INTERVAL_MS)

@@ -59,6 +59,16 @@ export function upstreamUnavailable(retryAfterSeconds = 1): CloudError {
   })
 }
 
+/** Dropbox down, slow or asking to slow down: the same request may well succeed later. */
+export function isTransientUpstreamError(error: unknown): boolean {
+  return (
+    error instanceof ServiceError &&
+    (error.code === 'upstream_unavailable' ||
+      error.code === 'upstream_rate_limited' ||
+      error.code === 'upstream_timeout')
+  )
+}
+
 export function upstreamTimeout(): CloudError {
   return new CloudError('upstream_timeout', 'Dropbox did not answer in time.')
 }

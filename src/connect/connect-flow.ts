@@ -5,11 +5,17 @@
  * OAuth security BCP update).
  */
 
-import type { Provider } from '../cloud/models.ts'
+import { isTransientUpstreamError } from '../cloud/errors.ts'
+import type { CloudAccount, Provider } from '../cloud/models.ts'
 import type { CloudProvider, GrantedTokens } from '../cloud/protocols.ts'
 import { ServiceError } from '../errors.ts'
 import type { Audit } from '../observability/audit.ts'
-import type { ConnectionVault, ConnectSession, ConnectSessionVault } from '../vault/ports.ts'
+import type {
+  ConnectionVault,
+  ConnectSession,
+  ConnectSessionVault,
+  EndedGrant,
+} from '../vault/ports.ts'
 import { type ConnectionStatusView, connectionStatusView } from './connection-status.ts'
 import type { Revoker } from './revocation.ts'
 import { hashSecret, pkceChallenge, randomSecret, sameHash } from './secrets.ts'
@@ -55,6 +61,8 @@ function refusalOutcome(session: ConnectSession, cancelled: boolean): string {
   if (session.status === 'completing') return 'it is being completed and was left alone.'
   return 'it had already ended, so nothing changed.'
 }
+const UNOPENED_GRANT =
+  'the tokens kept by an ended connect session do not open (their vault key is not in VAULT_KEYS): the grant stays alive at Dropbox'
 const UNOPENED_TOKENS =
   'the stored tokens do not open (their vault key is not in VAULT_KEYS): the grant stays alive at Dropbox'
 
@@ -72,7 +80,7 @@ export class ConnectFlow {
   ): Promise<{ id: string; connectUrl: string; expiresAt: Date }> {
     const { sessions, clock, publicBaseUrl } = this.#deps
     const now = clock()
-    await sessions.purgeExpired(new Date(now))
+    await this.purgeExpired()
     const token = randomSecret()
     const session = await sessions.create({
       userId,
@@ -86,6 +94,27 @@ export class ConnectFlow {
       connectUrl: `${publicBaseUrl}/connect?token=${encodeURIComponent(token)}`,
       expiresAt: session.expiresAt,
     }
+  }
+
+  /**
+   * Deletes expired sessions (on every new session and on a timer). A grant one of them kept
+   * goes to the revocation queue, which the drain revokes (contract §3.4, §7).
+   */
+  async purgeExpired(): Promise<void> {
+    const { grants } = await this.#deps.sessions.purgeExpired(new Date(this.#deps.clock()))
+    for (const grant of grants) this.#endedGrant(grant)
+  }
+
+  async #cancel(sessionId: string): Promise<boolean> {
+    const { cancelled, grant } = await this.#deps.sessions.cancel(sessionId)
+    if (grant) this.#endedGrant(grant)
+    return cancelled
+  }
+
+  #endedGrant({ userId, outcome }: EndedGrant): void {
+    const owner = { userId, provider: this.#provider, reason: 'failed_connect' } as const
+    if (outcome === 'queued') this.#deps.revoker.queued(owner)
+    else this.#deps.revoker.unrevocable(owner, UNOPENED_GRANT)
   }
 
   /** `GET /connect`: consumes the connect token; returns where to send the browser and its flow cookie. */
@@ -182,7 +211,7 @@ export class ConnectFlow {
     const session = await sessions.findById(sessionId)
     if (!session) throw new ServiceError('session_not_found', 'No connect session with this id.')
     if (session.userId !== userId) {
-      const cancelled = await sessions.cancel(session.id)
+      const cancelled = await this.#cancel(session.id)
       audit('session_user_mismatch', {
         user: userId,
         session: session.id,
@@ -212,7 +241,7 @@ export class ConnectFlow {
       session.completionHash === null ||
       !sameHash(hashSecret(completion), session.completionHash)
     ) {
-      const cancelled = await sessions.cancel(session.id)
+      const cancelled = await this.#cancel(session.id)
       audit('completion_mismatch', { user: userId, session: session.id, cancelled })
       throw new ServiceError(
         'completion_mismatch',
@@ -232,16 +261,16 @@ export class ConnectFlow {
         'Another request is completing this connect session right now.',
       )
     }
-    const granted = await this.#exchange(session.id, claimed)
+    // A first attempt that got as far as the grant kept it: no second exchange (§3.4).
+    const granted = 'grant' in claimed ? claimed.grant : await this.#exchange(session.id, claimed)
+    const account = await this.#readAccount(session.id, userId, granted)
     try {
-      const view = await this.#store(userId, granted)
+      const view = await this.#store(userId, granted, account)
       await sessions.settleCompletion(session.id, { status: 'completed' })
       return view
     } catch (error) {
-      // The code is spent: a retry could only be refused, so the session ends here.
-      await sessions
-        .settleCompletion(session.id, { status: 'failed', errorCode: 'connect_failed' })
-        .catch(() => {})
+      // The grant is stored or revoked: a retry could only be refused, so the session ends here.
+      await this.#fail(session.id)
       throw error
     }
   }
@@ -266,14 +295,34 @@ export class ConnectFlow {
     }
   }
 
-  /** Reads the account and stores the connection; a grant that cannot be stored is revoked. */
-  async #store(userId: string, granted: GrantedTokens): Promise<ConnectionStatusView> {
-    const { connections, provider } = this.#deps
-    // From here Dropbox holds a live grant: whatever stops it from being stored revokes it.
+  /**
+   * From here Dropbox holds a live grant. When the account read fails transiently the session
+   * keeps the grant for a retry with the same secret; otherwise the grant is revoked.
+   */
+  async #readAccount(sessionId: string, userId: string, granted: GrantedTokens) {
+    try {
+      return await this.#deps.provider.auth.accountForToken(granted.accessToken)
+    } catch (error) {
+      const kept =
+        isTransientUpstreamError(error) &&
+        (await this.#deps.sessions.keepGrant(sessionId, granted).catch(() => false))
+      if (!kept) {
+        await this.#revokeUnstored(userId, granted)
+        await this.#fail(sessionId)
+      }
+      throw error
+    }
+  }
+
+  /** Stores the connection; a grant that cannot be stored is revoked. */
+  async #store(
+    userId: string,
+    granted: GrantedTokens,
+    account: CloudAccount,
+  ): Promise<ConnectionStatusView> {
     let stored: Awaited<ReturnType<ConnectionVault['replace']>>
     try {
-      const account = await provider.auth.accountForToken(granted.accessToken)
-      stored = await connections.replace({
+      stored = await this.#deps.connections.replace({
         userId,
         provider: this.#provider,
         accountId: account.accountId,
@@ -284,11 +333,7 @@ export class ConnectFlow {
         tokens: granted,
       })
     } catch (error) {
-      await this.#deps.revoker.revokeGrant(granted, {
-        userId,
-        provider: this.#provider,
-        reason: 'failed_connect',
-      })
+      await this.#revokeUnstored(userId, granted)
       throw error
     }
     const { connection, previousTokens } = stored
@@ -302,6 +347,20 @@ export class ConnectFlow {
     }
     this.#deps.audit('connect_completed', { user: userId })
     return connectionStatusView(connection, granted)
+  }
+
+  async #revokeUnstored(userId: string, granted: GrantedTokens): Promise<void> {
+    await this.#deps.revoker.revokeGrant(granted, {
+      userId,
+      provider: this.#provider,
+      reason: 'failed_connect',
+    })
+  }
+
+  async #fail(sessionId: string): Promise<void> {
+    await this.#deps.sessions
+      .settleCompletion(sessionId, { status: 'failed', errorCode: 'connect_failed' })
+      .catch(() => {})
   }
 
   async status(userId: string): Promise<ConnectionStatusView> {

@@ -83,8 +83,7 @@ export class Revoker {
         tokens: attempt.tokens,
         dueAt: new Date(clock() + this.#policy.baseDelayMs),
       })
-      metrics.countRevocation('queued')
-      audit('revocation_queued', fields)
+      this.queued(owner)
       metrics.setRevocationQueueDepth(await queue.depth())
     } catch (error) {
       metrics.countRevocation('failed')
@@ -94,6 +93,12 @@ export class Revoker {
         error: (error as Error)?.name ?? 'Error',
       })
     }
+  }
+
+  /** Counts and logs a grant queued here or by the vault (a kept grant whose session ended). */
+  queued(owner: GrantOwner): void {
+    this.#deps.metrics.countRevocation('queued')
+    this.#deps.audit('revocation_queued', { user: owner.userId, reason: owner.reason })
   }
 
   /** A grant whose tokens are lost (their vault key is missing): nothing can revoke it. */

@@ -3,11 +3,25 @@
  * tables: which row a user's connection is, what a compare-and-swap checks and bumps, when a
  * lease is free, what a session step requires. The stores only run them.
  */
-import { and, eq, gt, inArray, isNull, lte, or, type Placeholder, type SQL, sql } from 'drizzle-orm'
+import {
+  and,
+  eq,
+  gt,
+  inArray,
+  isNotNull,
+  isNull,
+  lt,
+  lte,
+  ne,
+  or,
+  type Placeholder,
+  type SQL,
+  sql,
+} from 'drizzle-orm'
 import type { Provider } from '../cloud/models.ts'
 import type * as pg from './postgres/schema.ts'
 import type * as sqlite from './sqlite/schema.ts'
-import type { ConnectionChanges, ConnectionRow, SessionGuard } from './store.ts'
+import type { ConnectionChanges, ConnectionRow, ConnectSessionRow, SessionGuard } from './store.ts'
 
 type Connections = typeof sqlite.connections | typeof pg.connections
 type ConnectSessions = typeof sqlite.connectSessions | typeof pg.connectSessions
@@ -70,4 +84,38 @@ export function sessionStep(table: ConnectSessions, id: string, guard: SessionGu
     inArray(table.status, [...guard.from]),
     guard.unexpiredAt && gt(table.expiresAt, guard.unexpiredAt),
   )
+}
+
+/**
+ * Expired sessions that still keep an exchanged code's grant. One being completed keeps it
+ * until `completingExpiredBefore`: its completer may still store the grant as a connection.
+ */
+export function expiredKeepingGrant(
+  table: ConnectSessions,
+  expiredBefore: Date,
+  completingExpiredBefore: Date,
+): SQL | undefined {
+  return and(
+    isNotNull(table.grantedTokens),
+    or(
+      and(ne(table.status, 'completing'), lt(table.expiresAt, expiredBefore)),
+      lt(table.expiresAt, completingExpiredBefore),
+    ),
+  )
+}
+
+/** The session still keeps exactly this sealed grant (a rotation or another taker changes it). */
+export function keepingGrant(table: ConnectSessions, id: string, grantedTokens: string) {
+  return and(eq(table.id, id), eq(table.grantedTokens, grantedTokens))
+}
+
+/** A kept grant was the row's last secret (`sealGrant` dropped the code and verifier). */
+export const GRANT_TAKEN: Pick<ConnectSessionRow, 'grantedTokens' | 'keyId'> = {
+  grantedTokens: null,
+  keyId: null,
+}
+
+/** Purgeable: expired, and no grant left that would be lost with the row. */
+export function expiredWithoutGrant(table: ConnectSessions, before: Date): SQL | undefined {
+  return and(lt(table.expiresAt, before), isNull(table.grantedTokens))
 }

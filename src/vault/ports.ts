@@ -5,6 +5,7 @@
  */
 import type { ReconnectReason } from '../cloud/errors.ts'
 import type { Provider, RootInfo, TokenSet } from '../cloud/models.ts'
+import type { GrantedTokens } from '../cloud/protocols.ts'
 
 export type ConnectionStatus = 'connected' | 'reconnect_required'
 
@@ -131,11 +132,19 @@ export interface ConnectSessionVault {
       | { status: 'failed'; errorCode: string },
   ): Promise<ConnectSession | null>
   /**
-   * Atomically moves an `authorized`, unexpired session to `completing` and returns the opened
-   * code and verifier (kept until `settleCompletion`). Null if it was not `authorized`: exactly
-   * one request completes at a time.
+   * Atomically moves an `authorized`, unexpired session to `completing` and returns what it
+   * holds (kept until `settleCompletion`): the opened code and verifier, or the grant a first
+   * `complete` already exchanged them for (`keepGrant`). Null if it was not `authorized`:
+   * exactly one request completes at a time.
    */
-  claimAuthorization(id: string): Promise<{ code: string; codeVerifier: string } | null>
+  claimAuthorization(id: string): Promise<ClaimedAuthorization | null>
+  /**
+   * Gives a `completing`, unexpired session back as `authorized`, keeping `grant` (sealed) in
+   * place of the spent code: the account read failed transiently and a retry must not exchange
+   * again (contract §3.4). False when the session moved on or expired: the grant is the
+   * caller's to revoke.
+   */
+  keepGrant(id: string, grant: GrantedTokens): Promise<boolean>
   /**
    * Ends a `completing` session: `completed` (secrets erased), back to `authorized` after a
    * transient failure (completable again, contract §3.4), or `failed` with an error code.
@@ -148,12 +157,27 @@ export interface ConnectSessionVault {
       | { status: 'failed'; errorCode: string },
   ): Promise<void>
   /**
-   * Cancels a session that is neither completed nor being completed, and erases its secrets.
-   * Returns whether it did (a refusal's detail must not claim a cancellation that did not happen).
+   * Cancels a session that is neither completed nor being completed, and erases its secrets; a
+   * kept grant goes to the revocation queue. Says whether it cancelled (a refusal's detail must
+   * not claim a cancellation that did not happen).
    */
-  cancel(id: string): Promise<boolean>
-  /** Deletes sessions that expired before `now`; returns how many. */
-  purgeExpired(now: Date): Promise<number>
+  cancel(id: string): Promise<{ cancelled: boolean; grant: EndedGrant | null }>
+  /**
+   * Deletes sessions that expired before `now`, after moving their kept grants to the
+   * revocation queue (a session being completed keeps its grant a while longer).
+   */
+  purgeExpired(now: Date): Promise<{ deleted: number; grants: EndedGrant[] }>
+}
+
+export type ClaimedAuthorization = { code: string; codeVerifier: string } | { grant: GrantedTokens }
+
+/**
+ * A kept grant whose session ended: `queued` for revocation, or `lost` when its tokens did not
+ * open (their vault key is not in VAULT_KEYS) and it stays alive at the provider.
+ */
+export interface EndedGrant {
+  userId: string
+  outcome: 'queued' | 'lost'
 }
 
 /**

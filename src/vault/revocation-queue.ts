@@ -8,8 +8,28 @@ import { randomUUID } from 'node:crypto'
 import type { TokenSet } from '../cloud/models.ts'
 import { openTokensOrNull, sealTokens } from './connection-rows.ts'
 import type { VaultDeps } from './connection-vault.ts'
-import type { QueuedRevocation, RevocationQueue, RevocationReason } from './ports.ts'
-import type { VaultStore } from './store.ts'
+import type { QueuedRevocation, RevocationQueue } from './ports.ts'
+import type { NewRevocationRow, VaultStore } from './store.ts'
+
+type NewRevocation = Parameters<RevocationQueue['enqueue']>[0]
+
+/** A queue entry, its tokens sealed to it; also written by a session whose kept grant ends. */
+export function revocationRow(
+  ring: VaultDeps['ring'],
+  input: NewRevocation,
+  enqueuedAt: Date,
+): NewRevocationRow {
+  const identity = { id: randomUUID(), userId: input.userId, provider: input.provider }
+  return {
+    ...identity,
+    reason: input.reason,
+    ...sealTokens(ring, identity, input.tokens),
+    attempts: 0,
+    dueAt: input.dueAt,
+    enqueuedAt,
+    claim: null,
+  }
+}
 
 export class StoredRevocationQueue implements RevocationQueue {
   readonly #store: VaultStore
@@ -22,23 +42,8 @@ export class StoredRevocationQueue implements RevocationQueue {
     this.#clock = deps.clock
   }
 
-  async enqueue(input: {
-    userId: string
-    provider: 'dropbox'
-    reason: RevocationReason
-    tokens: TokenSet
-    dueAt: Date
-  }): Promise<void> {
-    const identity = { id: randomUUID(), userId: input.userId, provider: input.provider }
-    await this.#store.insertRevocation({
-      ...identity,
-      reason: input.reason,
-      ...sealTokens(this.#ring, identity, input.tokens),
-      attempts: 0,
-      dueAt: input.dueAt,
-      enqueuedAt: new Date(this.#clock()),
-      claim: null,
-    })
+  async enqueue(input: NewRevocation): Promise<void> {
+    await this.#store.insertRevocation(revocationRow(this.#ring, input, new Date(this.#clock())))
   }
 
   async claimDue(input: {

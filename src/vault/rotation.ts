@@ -52,10 +52,15 @@ const SEALED: {
 } = {
   connections: TOKENS,
   connect_sessions: {
-    secrets: (row) => ({ code_verifier: row.codeVerifier, authorization_code: row.code }),
+    secrets: (row) => ({
+      code_verifier: row.codeVerifier,
+      authorization_code: row.code,
+      granted_tokens: row.grantedTokens,
+    }),
     columns: (row, resealed) => ({
       codeVerifier: resealed.code_verifier ?? row.codeVerifier,
       code: resealed.authorization_code ?? row.code,
+      grantedTokens: resealed.granted_tokens ?? row.grantedTokens,
     }),
   },
   // Queued grants hold the same two tokens as a connection, bound to their queue row.

@@ -1,4 +1,5 @@
 /** Maps connect-session rows to the port's shape and seals/opens their secrets. */
+import type { GrantedTokens } from '../cloud/protocols.ts'
 import type { KeyRing } from './crypto/key-ring.ts'
 import { rowBinding as binding, openSecret, sealSecret } from './crypto/sealed-box.ts'
 import type { ConnectSession } from './ports.ts'
@@ -6,7 +7,7 @@ import type { ConnectSessionRow as SessionRow } from './store.ts'
 import { VaultError } from './vault-error.ts'
 
 /** Written when the flow no longer needs a secret: the row keeps nothing to protect. */
-export const ERASED_SECRETS = { code: null, codeVerifier: null, keyId: null }
+export const ERASED_SECRETS = { code: null, codeVerifier: null, grantedTokens: null, keyId: null }
 
 export function sealVerifier(ring: KeyRing, session: SessionRow, verifier: string) {
   return sealSecret(ring, verifier, binding(session, 'code_verifier'))
@@ -39,6 +40,59 @@ export function sealCode(ring: KeyRing, session: SessionRow, code: string) {
     changes.codeVerifier = sealVerifier(ring, session, verifier).ciphertext
   }
   return changes
+}
+
+/**
+ * Keeps an exchanged code's tokens in the row (contract §3.4: a retried `complete` must not
+ * exchange again) and drops the code and verifier, which nothing needs any more: the row's one
+ * `key_id` is then the grant's.
+ */
+export function sealGrant(ring: KeyRing, session: SessionRow, grant: GrantedTokens) {
+  const plain = JSON.stringify({
+    ...grant,
+    accessTokenExpiresAt: grant.accessTokenExpiresAt.getTime(),
+  })
+  const sealed = sealSecret(ring, plain, binding(session, 'granted_tokens'))
+  return { grantedTokens: sealed.ciphertext, keyId: sealed.keyId, code: null, codeVerifier: null }
+}
+
+export function openGrant(ring: KeyRing, session: SessionRow): GrantedTokens {
+  if (session.grantedTokens === null || session.keyId === null) {
+    throw new VaultError('malformed_envelope', `Session ${session.id} keeps no granted tokens`)
+  }
+  const plain = openSecret(
+    ring,
+    { keyId: session.keyId, ciphertext: session.grantedTokens },
+    binding(session, 'granted_tokens'),
+  )
+  // No cause: a parser's message could quote the tokens.
+  const unreadable = () =>
+    new VaultError('malformed_envelope', `Cannot read the granted tokens of session ${session.id}`)
+  let fields: Record<string, unknown>
+  try {
+    fields = JSON.parse(plain) as Record<string, unknown>
+  } catch {
+    throw unreadable()
+  }
+  const { accessToken, refreshToken, accessTokenExpiresAt, scopes, tokenType, accountId } = fields
+  if (
+    typeof accessToken !== 'string' ||
+    typeof refreshToken !== 'string' ||
+    typeof accessTokenExpiresAt !== 'number' ||
+    !Array.isArray(scopes) ||
+    typeof tokenType !== 'string' ||
+    typeof accountId !== 'string'
+  ) {
+    throw unreadable()
+  }
+  return {
+    accessToken,
+    refreshToken,
+    accessTokenExpiresAt: new Date(accessTokenExpiresAt),
+    scopes: scopes.map(String),
+    tokenType,
+    accountId,
+  }
 }
 
 export function toSession(row: SessionRow): ConnectSession {

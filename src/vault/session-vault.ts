@@ -7,23 +7,41 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { Clock } from '../clock.ts'
-import type { Provider } from '../cloud/models.ts'
+import type { Provider, TokenSet } from '../cloud/models.ts'
+import type { GrantedTokens } from '../cloud/protocols.ts'
 import type { VaultDeps } from './connection-vault.ts'
 import type { KeyRing } from './crypto/key-ring.ts'
-import type { ConnectSession, ConnectSessionStatus, ConnectSessionVault } from './ports.ts'
+import type {
+  ClaimedAuthorization,
+  ConnectSession,
+  ConnectSessionStatus,
+  ConnectSessionVault,
+  EndedGrant,
+} from './ports.ts'
+import { revocationRow } from './revocation-queue.ts'
 import {
   ERASED_SECRETS,
+  openGrant,
   openSessionSecret,
   sealCode,
+  sealGrant,
   sealVerifier,
   toSession,
 } from './session-rows.ts'
-import type { VaultStore } from './store.ts'
+import type { ConnectSessionRow, VaultStore } from './store.ts'
+import { VaultError } from './vault-error.ts'
 
 type CallbackOutcome =
   | { status: 'authorized'; code: string; completionHash: string }
   | { status: 'denied' }
   | { status: 'failed'; errorCode: string }
+
+/**
+ * How long after its expiry a session being completed keeps its grant from the purge: longer
+ * than any `complete` takes (a few upstream calls, each bounded by UPSTREAM_TIMEOUT_MS), so a
+ * grant is never queued for revocation while its completer may still store it as a connection.
+ */
+const COMPLETING_GRACE_MS = 10 * 60_000
 
 /**
  * A completed session already made its connection, and one being completed is its user's
@@ -130,15 +148,18 @@ export class StoredConnectSessionVault implements ConnectSessionVault {
     return row ? toSession(row) : null
   }
 
-  async claimAuthorization(id: string): Promise<{ code: string; codeVerifier: string } | null> {
+  async claimAuthorization(id: string): Promise<ClaimedAuthorization | null> {
     const now = new Date(this.#clock())
     const session = await this.#store.sessionById(id)
     if (session?.status !== 'authorized' || session.expiresAt <= now) return null
     // Opened before the row changes: a failure leaves the session as it was.
-    const secrets = {
-      code: openSessionSecret(this.#ring, session, 'authorization_code'),
-      codeVerifier: openSessionSecret(this.#ring, session, 'code_verifier'),
-    }
+    const secrets: ClaimedAuthorization =
+      session.grantedTokens !== null
+        ? { grant: openGrant(this.#ring, session) }
+        : {
+            code: openSessionSecret(this.#ring, session, 'authorization_code'),
+            codeVerifier: openSessionSecret(this.#ring, session, 'code_verifier'),
+          }
     // The secrets stay until the completion settles: a transient failure makes it completable again.
     const claimed = await this.#store.updateSession(
       id,
@@ -166,17 +187,69 @@ export class StoredConnectSessionVault implements ConnectSessionVault {
     await this.#store.updateSession(id, changes, { from: ['completing'] })
   }
 
-  /** Cancels a session and erases its secrets (a refused complete); true if it did. */
-  async cancel(id: string): Promise<boolean> {
+  async keepGrant(id: string, grant: GrantedTokens): Promise<boolean> {
+    const session = await this.#store.sessionById(id)
+    if (session?.status !== 'completing') return false
     const row = await this.#store.updateSession(
       id,
-      { status: 'cancelled', ...ERASED_SECRETS },
-      { from: CANCELLABLE },
+      { status: 'authorized', ...sealGrant(this.#ring, session, grant) },
+      { from: ['completing'], unexpiredAt: new Date(this.#clock()) },
     )
-    return row !== undefined && row !== null
+    return row !== undefined
   }
 
-  async purgeExpired(now: Date): Promise<number> {
-    return this.#store.deleteSessionsExpiredBefore(now)
+  /** Cancels a session (a refused complete) and ends its secrets; a kept grant is queued. */
+  async cancel(id: string): Promise<{ cancelled: boolean; grant: EndedGrant | null }> {
+    // The grant stays until it is queued, so a crash in between leaves it to `purgeExpired`.
+    const row = await this.#store.updateSession(
+      id,
+      { status: 'cancelled', code: null, codeVerifier: null },
+      { from: CANCELLABLE },
+    )
+    if (!row) return { cancelled: false, grant: null }
+    if (row.grantedTokens === null) {
+      await this.#store.updateSession(id, { keyId: null }, { from: ['cancelled'] })
+      return { cancelled: true, grant: null }
+    }
+    return { cancelled: true, grant: await this.#endGrant(row) }
+  }
+
+  async purgeExpired(now: Date): Promise<{ deleted: number; grants: EndedGrant[] }> {
+    const grants: EndedGrant[] = []
+    const completingBefore = new Date(now.getTime() - COMPLETING_GRACE_MS)
+    for (const row of await this.#store.sessionsKeepingGrant(now, completingBefore)) {
+      const ended = await this.#endGrant(row)
+      if (ended) grants.push(ended)
+    }
+    // A row whose grant could not be taken (a rotation re-sealed it meanwhile) waits for the next round.
+    return { deleted: await this.#store.deleteSessionsExpiredBefore(now), grants }
+  }
+
+  /** Moves a kept grant into the revocation queue in one transaction; null if another taker won. */
+  async #endGrant(row: ConnectSessionRow): Promise<EndedGrant | null> {
+    if (row.grantedTokens === null) return null
+    const now = new Date(this.#clock())
+    let tokens: TokenSet | null = null
+    try {
+      const { accessToken, accessTokenExpiresAt, refreshToken } = openGrant(this.#ring, row)
+      tokens = { accessToken, accessTokenExpiresAt, refreshToken }
+    } catch (error) {
+      if (!(error instanceof VaultError)) throw error
+    }
+    const revocation =
+      tokens &&
+      revocationRow(
+        this.#ring,
+        {
+          userId: row.userId,
+          provider: row.provider,
+          reason: 'failed_connect',
+          tokens,
+          dueAt: now,
+        },
+        now,
+      )
+    if (!(await this.#store.takeGrant(row.id, row.grantedTokens, revocation))) return null
+    return { userId: row.userId, outcome: revocation ? 'queued' : 'lost' }
   }
 }

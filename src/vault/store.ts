@@ -69,7 +69,7 @@ export interface SealedRows {
 /** A rotation's re-sealed secret columns and `keyId` for one row of either table. */
 export type Resealed = Partial<
   Pick<ConnectionRow, 'accessToken' | 'refreshToken' | 'keyId'> &
-    Pick<ConnectSessionRow, 'code' | 'codeVerifier'>
+    Pick<ConnectSessionRow, 'code' | 'codeVerifier' | 'grantedTokens'>
 >
 /** A rotation batch's body: what to write back for a row, or null to leave it alone. */
 export type Reseal<T extends SealedTable> = (row: SealedRows[T]) => Resealed | null
@@ -110,7 +110,22 @@ export interface VaultStore {
     changes: ConnectSessionChanges,
     guard: SessionGuard,
   ): Promise<ConnectSessionRow | undefined>
+  /** Deletes the sessions expired before `now` that keep no grant; returns how many. */
   deleteSessionsExpiredBefore(now: Date): Promise<number>
+  /** See `expiredKeepingGrant` in `guards.ts`. */
+  sessionsKeepingGrant(
+    expiredBefore: Date,
+    completingExpiredBefore: Date,
+  ): Promise<ConnectSessionRow[]>
+  /**
+   * Takes a session's kept grant if it is still `grantedTokens` and, in the same transaction,
+   * queues its revocation (null: it cannot be revoked); true if taken. One taker wins.
+   */
+  takeGrant(
+    sessionId: string,
+    grantedTokens: string,
+    revocation: NewRevocationRow | null,
+  ): Promise<boolean>
 
   /** The revocation queue (contract §7); see `revocation-queue.ts`. */
   insertRevocation(row: NewRevocationRow): Promise<void>

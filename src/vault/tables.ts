@@ -27,5 +27,5 @@ export function oneOf(column: string, values: readonly string[]) {
 
 /** A secret without the key that opens it would be unrecoverable. */
 export const SESSION_KEY_ID_CHECK = sql.raw(
-  '(code_verifier is null and code is null) or key_id is not null',
+  '(code_verifier is null and code is null and granted_tokens is null) or key_id is not null',
 )

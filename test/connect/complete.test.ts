@@ -5,32 +5,8 @@ import { test } from 'node:test'
 import { ACCOUNT_IDS } from '../../emulator/index.ts'
 import { listen } from '../../src/http/listeners.ts'
 import { buildTestApp } from '../helper.ts'
-import { Browser, type Stack, startStack } from '../stack.ts'
-
-/** Create → /connect → consent (accountId) → callback: the session id, authorized, not completed. */
-async function authorizedSession(stack: Stack, userId: string, accountId: string) {
-  const created = await stack.api(userId, 'POST', '/v1/connect/sessions')
-  const session = (await created.json()) as { id: string; connect_url: string }
-  const browser = new Browser()
-  const toDropbox = await browser.get(session.connect_url)
-  const back = await stack.emulator.consent(toDropbox.headers.get('location') as string, {
-    accountId,
-    decision: 'allow',
-  })
-  const toMainApp = await browser.get(back)
-  assert.equal(toMainApp.status, 303)
-  return { id: session.id, returnUrl: new URL(toMainApp.headers.get('location') as string) }
-}
-
-function complete(stack: Stack, userId: string, session: { id: string; returnUrl: URL }) {
-  return stack.api(userId, 'POST', `/v1/connect/sessions/${session.id}/complete`, {
-    completion: session.returnUrl.searchParams.get('completion'),
-  })
-}
-
-async function problem(response: Response) {
-  return (await response.json()) as { code: string; detail: string }
-}
+import { startStack } from '../stack.ts'
+import { authorizedSession, complete, problem } from './support.ts'
 
 test('the account read fails for good after the exchange: the grant is revoked, nothing stored', async (t) => {
   const stack = await startStack(t)

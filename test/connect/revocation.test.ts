@@ -7,43 +7,9 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { test } from 'node:test'
 import { ACCOUNT_IDS } from '../../emulator/index.ts'
-import type { TokenSet } from '../../src/cloud/models.ts'
-import { openVault } from '../../src/vault/open-vault.ts'
 import { buildTestApp } from '../helper.ts'
 import { type Stack, startStack } from '../stack.ts'
-
-/** The tokens the connector holds for the user, read through a second vault handle. */
-async function storedTokens(stack: Stack, userId: string): Promise<TokenSet> {
-  const vault = await openVault({
-    databaseUrl: stack.config.databaseUrl,
-    databasePath: stack.config.databasePath,
-    keys: stack.config.vaultKeys,
-  })
-  try {
-    const connection = await vault.connections.findByUser(userId, 'dropbox')
-    assert.ok(connection, 'connected')
-    return await vault.connections.openTokens(connection)
-  } finally {
-    await vault.close()
-  }
-}
-
-/** What Dropbox's token endpoint says to a refresh with `refreshToken` now. */
-async function refreshAnswer(stack: Stack, refreshToken: string) {
-  const response = await fetch(`${stack.emulator.url}/oauth2/token`, {
-    method: 'POST',
-    headers: {
-      authorization: `Basic ${Buffer.from('test-app-key:test-app-secret').toString('base64')}`,
-      'content-type': 'application/x-www-form-urlencoded',
-    },
-    body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken }),
-  })
-  return { status: response.status, error: ((await response.json()) as { error?: string }).error }
-}
-
-function auditEvents(stack: Stack, name: string) {
-  return stack.logs.parsed().filter((line) => line.audit === true && line.event === name)
-}
+import { auditEvents, refreshAnswer, storedTokens, until } from './support.ts'
 
 async function disconnect(stack: Stack, userId: string) {
   assert.equal((await stack.api(userId, 'DELETE', '/v1/connection')).status, 204)
@@ -185,14 +151,6 @@ test('disconnect when the stored tokens do not open: a warning says the grant li
   const status = await (await stack.api('user-1', 'GET', '/v1/connection')).json()
   assert.deepEqual(status, { provider: 'dropbox', status: 'not_connected' })
 })
-
-async function until(check: () => boolean, what: string) {
-  const deadline = Date.now() + 10_000
-  while (!check()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
 
 test('Dropbox down at disconnect: queued, retried after a restart, confirmed', async (t) => {
   const stack = await startStack(t, {

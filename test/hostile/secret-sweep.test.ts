@@ -131,13 +131,13 @@ test('no token, code, state, verifier, assertion or app secret in any log line, 
     })
     // A used connect link is refused.
     await visit('connect reused', stack.browser(), session.connect_url)
-    return session.id
+    return { id: session.id, completion }
   }
 
   // Connections, calls, paging.
   await connect('user-a', ACCOUNT_IDS.alice)
   const repeat = await connect('user-b', ACCOUNT_IDS.bob)
-  await api('complete twice', 'user-b', 'POST', `/v1/connect/sessions/${repeat}/complete`)
+  await api('complete twice', 'user-b', 'POST', `/v1/connect/sessions/${repeat.id}/complete`)
   await connect('user-c', ACCOUNT_IDS.carol)
   for (const user of ['user-a', 'user-b', 'user-c']) {
     await api('me', user, 'GET', '/v1/me')
@@ -179,6 +179,22 @@ test('no token, code, state, verifier, assertion or app secret in any log line, 
   await connect('user-a', ACCOUNT_IDS.dave)
   await connect('user-d', ACCOUNT_IDS.dave, 'deny')
   await connect('user-e', ACCOUNT_IDS.alice, 'allow', 'user-b')
+  // The account read fails after the exchange: the session keeps the grant for the retry, and
+  // one whose session is then cancelled sends it to the revocation queue.
+  const completeAgain = (
+    label: string,
+    user: string,
+    session: { id: string; completion: string | null },
+  ) =>
+    api(label, user, 'POST', `/v1/connect/sessions/${session.id}/complete`, {
+      completion: session.completion,
+    })
+  emulator.injectFault('/2/users/get_current_account', { kind: 'status', status: 503 }, 4)
+  const kept = await connect('user-f', ACCOUNT_IDS.carol)
+  assert.equal((await completeAgain('complete retried', 'user-f', kept)).status, 200)
+  emulator.injectFault('/2/users/get_current_account', { kind: 'status', status: 503 }, 4)
+  const dropped = await connect('user-g', ACCOUNT_IDS.carol)
+  assert.equal((await completeAgain('kept grant cancelled', 'user-h', dropped)).status, 403)
   await api('disconnect', 'user-b', 'DELETE', '/v1/connection')
   await api('after disconnect', 'user-b', 'GET', '/v1/me')
   // Secrets sent where they do not belong: the query, Authorization, a cookie, bad assertions.

@@ -11,11 +11,11 @@ import { Revoker } from '../../src/connect/revocation.ts'
 import type { Metrics } from '../../src/observability/metrics.ts'
 import { defaultKid } from '../../src/vault/cli.ts'
 import { openVault } from '../../src/vault/open-vault.ts'
-import type { ConnectSessionVault } from '../../src/vault/ports.ts'
 import {
   ManualClock,
   newConnection,
   openStoreVault,
+  startedSession,
   tempDir,
   tokenSet,
   vaultKey,
@@ -88,23 +88,6 @@ test('rotate refuses to run without keys, on a missing database, or with a bad c
   assert.equal(unknown.code, 2)
   assert.match(unknown.stderr, /unknown command "rotate-all"\nusage:/)
 })
-
-async function startedSession(sessions: ConnectSessionVault, clock: ManualClock, label: string) {
-  const session = await sessions.create({
-    userId: `session-user-${label}`,
-    provider: 'dropbox',
-    connectTokenHash: `connect-${label}`,
-    expiresAt: new Date(clock.now().getTime() + 10 * 60_000),
-  })
-  await sessions.start({
-    connectTokenHash: `connect-${label}`,
-    stateHash: `state-${label}`,
-    flowCookieHash: `cookie-${label}`,
-    codeVerifier: `verifier-${label}`,
-    now: clock.now(),
-  })
-  return session
-}
 
 test('rotate re-seals everything online, after which the old key can go', async (t) => {
   const clock = new ManualClock()

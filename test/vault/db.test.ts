@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict'
 import { existsSync, statSync } from 'node:fs'
-import { writeFile } from 'node:fs/promises'
+import { cp, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import Database from 'better-sqlite3'
+import { drizzle } from 'drizzle-orm/better-sqlite3'
+import { migrate } from 'drizzle-orm/better-sqlite3/migrator'
 import { readMigrationFiles } from 'drizzle-orm/migrator'
 import { openVault } from '../../src/vault/open-vault.ts'
 import { MIGRATIONS_FOLDER, openVaultDatabase } from '../../src/vault/sqlite/db.ts'
@@ -66,6 +68,44 @@ test('an already-migrated database opens again with its rows and no re-migration
   assert.deepEqual(sqlite.prepare('select count(*) as n from __drizzle_migrations').get(), {
     n: shipped,
   })
+})
+
+test('a database from before the kept grant (0003) upgrades with its sessions intact', async (t) => {
+  // drizzle-kit's table rebuild selected the new column from the old table; a row without a
+  // key id would then have failed the new check, and any other would have kept a junk grant.
+  const dir = await tempDir(t)
+  const before = join(dir, 'migrations')
+  await cp(MIGRATIONS_FOLDER, before, { recursive: true })
+  const journalPath = join(before, 'meta', '_journal.json')
+  const journal = JSON.parse(await readFile(journalPath, 'utf8')) as {
+    entries: Array<{ idx: number }>
+  }
+  journal.entries = journal.entries.filter((entry) => entry.idx < 3)
+  await writeFile(journalPath, JSON.stringify(journal))
+  const path = join(dir, 'connector.db')
+  const sqlite = new Database(path)
+  migrate(drizzle(sqlite), { migrationsFolder: before, migrationsTable: '__drizzle_migrations' })
+  const insert = sqlite.prepare(
+    "insert into connect_sessions (id, user_id, provider, connect_token_hash, code_verifier, key_id, status, expires_at, created_at) values (?, 'user-1', 'dropbox', ?, ?, ?, ?, 0, 0)",
+  )
+  insert.run('created', 'hash-1', null, null, 'created')
+  insert.run('started', 'hash-2', 'sealed-verifier', 'k1', 'started')
+  sqlite.close()
+
+  const vault = await openVault({ databasePath: path, keys: [vaultKey('k1')] })
+  t.after(() => vault.close())
+  assert.equal((await vault.sessions.findById('created'))?.status, 'created')
+  const upgraded = new Database(path, { readonly: true })
+  t.after(() => upgraded.close())
+  assert.deepEqual(
+    upgraded
+      .prepare('select id, code_verifier, key_id, granted_tokens from connect_sessions order by id')
+      .all(),
+    [
+      { id: 'created', code_verifier: null, key_id: null, granted_tokens: null },
+      { id: 'started', code_verifier: 'sealed-verifier', key_id: 'k1', granted_tokens: null },
+    ],
+  )
 })
 
 test('the connection uses WAL, synchronous=FULL, foreign keys, a busy timeout, secure delete', async (t) => {

@@ -36,7 +36,7 @@ function assertAbsent(files: Map<string, Buffer>, secrets: string[], when: strin
   }
 }
 
-test('no token, verifier, code or key appears in the database, WAL or shared-memory files', async (t) => {
+test('no token, verifier, code, kept grant or key appears in the database, WAL or shared-memory files', async (t) => {
   await sodium.ready
   const clock = new ManualClock()
   const key = vaultKey('leak-check')
@@ -65,8 +65,8 @@ test('no token, verifier, code or key appears in the database, WAL or shared-mem
   await vault.connections.replace(newConnection('user-2', tokens('removed')))
   await vault.connections.remove('user-2', 'dropbox')
 
-  // Sessions: one claimed, one left authorized, one cancelled, one denied.
-  const flows = ['claimed', 'authorized', 'cancelled', 'denied']
+  // Sessions: one claimed, one left authorized, one cancelled, one denied, one keeping a grant.
+  const flows = ['claimed', 'authorized', 'cancelled', 'denied', 'kept']
   for (const label of flows) {
     const session = await vault.sessions.create({
       userId: 'user-1',
@@ -96,6 +96,11 @@ test('no token, verifier, code or key appears in the database, WAL or shared-mem
       await vault.sessions.settleCompletion(session.id, { status: 'completed' })
     }
     if (label === 'cancelled') await vault.sessions.cancel(session.id)
+    if (label === 'kept') {
+      await vault.sessions.claimAuthorization(session.id)
+      const grant = { ...tokens('kept'), scopes: [], tokenType: 'bearer', accountId: 'dbid:kept' }
+      assert.equal(await vault.sessions.keepGrant(session.id, grant), true)
+    }
   }
 
   const keyMaterial = [key.secretKey, sodium.crypto_scalarmult_base(key.secretKey)]

@@ -229,9 +229,9 @@ test('cancel erases the secrets; a completed session stays completed', async (t)
     code: 'code-a',
     completionHash: 'c0ffee',
   })
-  assert.equal(await vault.sessions.cancel(session.id), true)
+  assert.equal((await vault.sessions.cancel(session.id)).cancelled, true)
   assert.equal((await vault.sessions.findById(session.id))?.status, 'cancelled')
-  assert.equal(await vault.sessions.cancel(session.id), false, 'already cancelled')
+  assert.equal((await vault.sessions.cancel(session.id)).cancelled, false, 'already cancelled')
   assert.deepEqual(await secretColumns(raw, session.id), { verifier: 0, code: 0, key_id: null })
   assert.equal(await vault.sessions.claimAuthorization(session.id), null)
 
@@ -242,9 +242,9 @@ test('cancel erases the secrets; a completed session stays completed', async (t)
     completionHash: 'c0ffee',
   })
   await vault.sessions.claimAuthorization(completed.id)
-  assert.equal(await vault.sessions.cancel(completed.id), false, 'being completed')
+  assert.equal((await vault.sessions.cancel(completed.id)).cancelled, false, 'being completed')
   await vault.sessions.settleCompletion(completed.id, { status: 'completed' })
-  assert.equal(await vault.sessions.cancel(completed.id), false)
+  assert.equal((await vault.sessions.cancel(completed.id)).cancelled, false)
   assert.equal((await vault.sessions.findById(completed.id))?.status, 'completed')
   await vault.sessions.cancel('no-such-id')
 })
@@ -256,11 +256,17 @@ test('purgeExpired deletes only the sessions that expired before now', async (t)
   clock.advance(5 * 60_000)
   const late = await startSession(vault.sessions, clock, 'late')
 
-  assert.equal(await vault.sessions.purgeExpired(early.expiresAt), 0)
-  assert.equal(await vault.sessions.purgeExpired(new Date(early.expiresAt.getTime() + 1)), 1)
+  assert.deepEqual(await vault.sessions.purgeExpired(early.expiresAt), { deleted: 0, grants: [] })
+  assert.equal(
+    (await vault.sessions.purgeExpired(new Date(early.expiresAt.getTime() + 1))).deleted,
+    1,
+  )
   assert.equal(await vault.sessions.findById(early.id), null)
   assert.ok(await vault.sessions.findById(late.id))
-  assert.equal(await vault.sessions.purgeExpired(new Date(late.expiresAt.getTime() + 1)), 1)
+  assert.equal(
+    (await vault.sessions.purgeExpired(new Date(late.expiresAt.getTime() + 1))).deleted,
+    1,
+  )
 })
 
 test('a code stored after a key change re-seals the verifier, so the row has one key', async (t) => {

@@ -9,7 +9,7 @@ import { accountIdFor } from '../../emulator/index.ts'
 import type { TokenSet } from '../../src/cloud/models.ts'
 import type { VaultKeySpec } from '../../src/config.ts'
 import { openVault } from '../../src/vault/open-vault.ts'
-import type { NewConnection } from '../../src/vault/ports.ts'
+import type { ConnectSessionVault, NewConnection } from '../../src/vault/ports.ts'
 import { freshDatabase, rawPostgres, testsUsePostgres } from '../postgres.ts'
 
 export function vaultKey(kid: string): VaultKeySpec {
@@ -92,6 +92,28 @@ export function newConnection(userId: string, tokens: TokenSet = tokenSet(userId
     },
     tokens,
   }
+}
+
+/** A connect session moved to `started` (its verifier sealed), expiring in ten minutes. */
+export async function startedSession(
+  sessions: ConnectSessionVault,
+  clock: ManualClock,
+  label: string,
+) {
+  const session = await sessions.create({
+    userId: `user-${label}`,
+    provider: 'dropbox',
+    connectTokenHash: `connect-${label}`,
+    expiresAt: new Date(clock.now().getTime() + 10 * 60_000),
+  })
+  await sessions.start({
+    connectTokenHash: `connect-${label}`,
+    stateHash: `state-${label}`,
+    flowCookieHash: `cookie-${label}`,
+    codeVerifier: `verifier-${label}`,
+    now: clock.now(),
+  })
+  return session
 }
 
 /** Raw SQL on a test's store (`?` placeholders on both adapters), for what the ports never show. */

@@ -12,6 +12,7 @@ export type SecretPurpose =
   | 'refresh_token'
   | 'code_verifier'
   | 'authorization_code'
+  | 'granted_tokens'
   | 'readiness_probe'
 
 /** The row a secret belongs to; every field must match on open. */

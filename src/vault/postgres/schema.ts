@@ -78,6 +78,7 @@ export const connectSessions = pgTable(
     flowCookieHash: text('flow_cookie_hash'),
     codeVerifier: text('code_verifier'),
     code: text('code'),
+    grantedTokens: text('granted_tokens'),
     keyId: text('key_id'),
     status: text('status', { enum: SESSION_STATUSES }).notNull(),
     errorCode: text('error_code'),

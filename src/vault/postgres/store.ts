@@ -10,11 +10,15 @@
  * - Leases expire on the database's `clock_timestamp()`, so replicas with skewed clocks agree;
  *   a dead holder is only ever detected by expiry (its machine cannot be probed).
  */
-import { asc, eq, gt, lt, sql } from 'drizzle-orm'
+import { asc, eq, gt, sql } from 'drizzle-orm'
 import type { Provider } from '../../cloud/models.ts'
 import {
   connectionOfUser,
   connectionWrite,
+  expiredKeepingGrant,
+  expiredWithoutGrant,
+  GRANT_TAKEN,
+  keepingGrant,
   LEASE_RELEASED,
   leaseFree,
   leaseHeldBy,
@@ -164,9 +168,28 @@ class PostgresStore implements VaultStore {
   async deleteSessionsExpiredBefore(now: Date) {
     const rows = await this.#db
       .delete(connectSessions)
-      .where(lt(connectSessions.expiresAt, now))
+      .where(expiredWithoutGrant(connectSessions, now))
       .returning({ id: connectSessions.id })
     return rows.length
+  }
+
+  async sessionsKeepingGrant(expiredBefore: Date, completingExpiredBefore: Date) {
+    return this.#db
+      .select()
+      .from(connectSessions)
+      .where(expiredKeepingGrant(connectSessions, expiredBefore, completingExpiredBefore))
+  }
+
+  async takeGrant(sessionId: string, grantedTokens: string, revocation: NewRevocationRow | null) {
+    return this.#db.transaction(async (tx) => {
+      const taken = await tx
+        .update(connectSessions)
+        .set(GRANT_TAKEN)
+        .where(keepingGrant(connectSessions, sessionId, grantedTokens))
+        .returning({ id: connectSessions.id })
+      if (taken.length === 1 && revocation) await tx.insert(revocations).values(revocation)
+      return taken.length === 1
+    })
   }
 
   async insertRevocation(row: NewRevocationRow) {

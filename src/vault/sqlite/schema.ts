@@ -70,6 +70,11 @@ export const connectSessions = sqliteTable(
     flowCookieHash: text('flow_cookie_hash'),
     codeVerifier: text('code_verifier'),
     code: text('code'),
+    /**
+     * The tokens of a code already exchanged, kept while the account read failed transiently so
+     * that a retried `complete` needs no second exchange (contract §3.4); one sealed JSON value.
+     */
+    grantedTokens: text('granted_tokens'),
     /** Null while the row holds no secret (before `start`, after claim or cancel). */
     keyId: text('key_id'),
     status: text('status', { enum: SESSION_STATUSES }).notNull(),

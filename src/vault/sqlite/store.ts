@@ -9,11 +9,15 @@
  * - The per-request read of a user's row is skipped while nothing in the file changed
  *   (`unchanged-reads.ts`: `data_version` and `total_changes()`).
  */
-import { asc, eq, gt, lt, type SQL, sql } from 'drizzle-orm'
+import { asc, eq, gt, type SQL, sql } from 'drizzle-orm'
 import type { Provider } from '../../cloud/models.ts'
 import {
   connectionOfUser,
   connectionWrite,
+  expiredKeepingGrant,
+  expiredWithoutGrant,
+  GRANT_TAKEN,
+  keepingGrant,
   LEASE_RELEASED,
   type LeaseColumns,
   leaseFree,
@@ -162,7 +166,29 @@ class SqliteStore implements VaultStore {
   }
 
   async deleteSessionsExpiredBefore(now: Date) {
-    return this.#db.delete(connectSessions).where(lt(connectSessions.expiresAt, now)).run().changes
+    return this.#db.delete(connectSessions).where(expiredWithoutGrant(connectSessions, now)).run()
+      .changes
+  }
+
+  async sessionsKeepingGrant(expiredBefore: Date, completingExpiredBefore: Date) {
+    return this.#db
+      .select()
+      .from(connectSessions)
+      .where(expiredKeepingGrant(connectSessions, expiredBefore, completingExpiredBefore))
+      .all()
+  }
+
+  async takeGrant(sessionId: string, grantedTokens: string, revocation: NewRevocationRow | null) {
+    return this.#db.transaction((tx) => {
+      const taken =
+        tx
+          .update(connectSessions)
+          .set(GRANT_TAKEN)
+          .where(keepingGrant(connectSessions, sessionId, grantedTokens))
+          .run().changes === 1
+      if (taken && revocation) tx.insert(revocations).values(revocation).run()
+      return taken
+    }, IMMEDIATE)
   }
 
   async insertRevocation(row: NewRevocationRow) {

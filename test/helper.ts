@@ -64,7 +64,7 @@ export async function testConfig(
   const dir = await tempDir(t)
   const database =
     testsUsePostgres() && !('DATABASE_URL' in overrides)
-      ? { DATABASE_URL: await freshDatabase(t) }
+      ? { DATABASE_URL: await freshDatabase() }
       : {}
   return loadConfig(
     testEnv({ DATABASE_PATH: join(dir, 'connector.db'), ...database, ...overrides }),

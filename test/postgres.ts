@@ -1,11 +1,11 @@
 /**
  * A fresh PostgreSQL database per test, created on the server at `TEST_DATABASE_URL` (default:
  * this machine kind's `postgres://postgres@127.0.0.1:5432/test`) and dropped when the test
- * ends, so tests and parallel test files never see each other's rows.
+ * file ends, so tests and parallel test files never see each other's rows.
  * `TEST_DATABASE=postgres` runs the API suites on PostgreSQL instead of SQLite (`test/helper.ts`).
  */
 import { randomBytes } from 'node:crypto'
-import type { TestContext } from 'node:test'
+import { after, type TestContext } from 'node:test'
 import postgres from 'postgres'
 
 export const TEST_DATABASE_URL =
@@ -25,11 +25,19 @@ async function admin<T>(run: (sql: postgres.Sql) => Promise<T>): Promise<T> {
   }
 }
 
-/** Creates an empty database for this test and returns its URL; dropped after the test. */
-export async function freshDatabase(t: TestContext): Promise<string> {
+// Dropped once the whole file has run, not in the test's own `after`: that ran before the app's
+// close (hooks run in the order they were added), so a pool still finishing a query saw its
+// connection destroyed and failed the run with an unhandled rejection.
+const created: string[] = []
+after(async () => {
+  for (const name of created.splice(0)) await dropDatabase(name)
+})
+
+/** Creates an empty database for this test and returns its URL; dropped when the file ends. */
+export async function freshDatabase(): Promise<string> {
   const name = `cc_test_${randomBytes(6).toString('hex')}`
   await admin((sql) => sql`create database ${sql(name)}`)
-  t.after(() => dropDatabase(name))
+  created.push(name)
   const url = new URL(TEST_DATABASE_URL)
   url.pathname = `/${name}`
   return url.toString()

@@ -57,7 +57,7 @@ export async function startCluster(
 ): Promise<Cluster> {
   const count = options.replicas ?? 3
   const sqlite = options.store === 'sqlite'
-  const databaseUrl = sqlite ? '' : await freshDatabase(t)
+  const databaseUrl = sqlite ? '' : await freshDatabase()
   const databasePath = sqlite ? join(await tempDir(t), 'connector.db') : ''
   const store = sqlite ? { DATABASE_PATH: databasePath } : { DATABASE_URL: databaseUrl }
   const emulator = await startEmulatorFor(t, PUBLIC_BASE_URL)

@@ -16,7 +16,7 @@ import { freshDatabase, rawPostgres } from '../postgres.ts'
 import { newConnection, tokenSet, vaultKey } from './vault-test-kit.ts'
 
 test('replicas booting together on an empty database migrate it once and share it', async (t) => {
-  const url = await freshDatabase(t)
+  const url = await freshDatabase()
   const keys = [vaultKey('k1')]
   const vaults = await Promise.all(
     Array.from({ length: 4 }, () => openVault({ databaseUrl: url, keys, tokenCacheSize: 0 })),
@@ -48,7 +48,7 @@ test('replicas booting together on an empty database migrate it once and share i
 })
 
 test('timestamps and scopes round-trip exactly in native PostgreSQL types', async (t) => {
-  const url = await freshDatabase(t)
+  const url = await freshDatabase()
   const vault = await openVault({ databaseUrl: url, keys: [vaultKey('k1')], tokenCacheSize: 0 })
   t.after(() => vault.close())
   const expiresAt = new Date('2026-11-25T14:00:00.123Z')
@@ -66,7 +66,7 @@ test('timestamps and scopes round-trip exactly in native PostgreSQL types', asyn
 })
 
 test('readiness: database and vault are ok while open, and say why once they are not', async (t) => {
-  const url = await freshDatabase(t)
+  const url = await freshDatabase()
   const vault = await openVault({ databaseUrl: url, keys: [vaultKey('k1')] })
   t.after(() => vault.close())
   const run = async () => {

@@ -139,7 +139,7 @@ export async function openStoreVault(t: TestContext, options: StoreOptions = {})
   const keys = options.keys ?? [vaultKey('test-1')]
   const clock = options.clock ?? new ManualClock().now
   const store = testsUsePostgres()
-    ? { databaseUrl: await freshDatabase(t), databasePath: '' }
+    ? { databaseUrl: await freshDatabase(), databasePath: '' }
     : { databaseUrl: undefined, databasePath: join(await tempDir(t), 'connector.db') }
   const reopen = async (more: StoreOptions = {}) => {
     const vault = await openVault({

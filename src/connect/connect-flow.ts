@@ -66,6 +66,12 @@ const UNOPENED_GRANT =
 const UNOPENED_TOKENS =
   'the stored tokens do not open (their vault key is not in VAULT_KEYS): the grant stays alive at Dropbox'
 
+/** Who acts: the assertion's user and the calling service it came from (contract §2, §9). */
+export interface Actor {
+  userId: string
+  caller: string
+}
+
 export class ConnectFlow {
   readonly #deps: ConnectFlowDeps
   readonly #provider: Provider
@@ -76,8 +82,9 @@ export class ConnectFlow {
   }
 
   async createSession(
-    userId: string,
+    actor: Actor,
   ): Promise<{ id: string; connectUrl: string; expiresAt: Date }> {
+    const { userId, caller } = actor
     const { sessions, clock, publicBaseUrl } = this.#deps
     const now = clock()
     await this.purgeExpired()
@@ -88,7 +95,7 @@ export class ConnectFlow {
       connectTokenHash: hashSecret(token),
       expiresAt: new Date(now + SESSION_TTL_MS),
     })
-    this.#deps.audit('connect_session_created', { user: userId, session: session.id })
+    this.#deps.audit('connect_session_created', { user: userId, caller, session: session.id })
     return {
       id: session.id,
       connectUrl: `${publicBaseUrl}/connect?token=${encodeURIComponent(token)}`,
@@ -204,16 +211,18 @@ export class ConnectFlow {
    */
   async complete(
     sessionId: string,
-    userId: string,
+    actor: Actor,
     completion: string | undefined,
   ): Promise<ConnectionStatusView> {
     const { sessions, clock, audit } = this.#deps
+    const { userId, caller } = actor
     const session = await sessions.findById(sessionId)
     if (!session) throw new ServiceError('session_not_found', 'No connect session with this id.')
     if (session.userId !== userId) {
       const cancelled = await this.#cancel(session.id)
       audit('session_user_mismatch', {
         user: userId,
+        caller,
         session: session.id,
         session_user: session.userId,
         cancelled,
@@ -242,7 +251,7 @@ export class ConnectFlow {
       !sameHash(hashSecret(completion), session.completionHash)
     ) {
       const cancelled = await this.#cancel(session.id)
-      audit('completion_mismatch', { user: userId, session: session.id, cancelled })
+      audit('completion_mismatch', { user: userId, caller, session: session.id, cancelled })
       throw new ServiceError(
         'completion_mismatch',
         `The completion secret is missing or is not the one given to the browser that consented; ${refusalOutcome(session, cancelled)}`,
@@ -263,9 +272,9 @@ export class ConnectFlow {
     }
     // A first attempt that got as far as the grant kept it: no second exchange (§3.4).
     const granted = 'grant' in claimed ? claimed.grant : await this.#exchange(session.id, claimed)
-    const account = await this.#readAccount(session.id, userId, granted)
+    const account = await this.#readAccount(session.id, actor, granted)
     try {
-      const view = await this.#store(userId, granted, account)
+      const view = await this.#store(actor, granted, account)
       await sessions.settleCompletion(session.id, { status: 'completed' })
       return view
     } catch (error) {
@@ -299,7 +308,7 @@ export class ConnectFlow {
    * From here Dropbox holds a live grant. When the account read fails transiently the session
    * keeps the grant for a retry with the same secret; otherwise the grant is revoked.
    */
-  async #readAccount(sessionId: string, userId: string, granted: GrantedTokens) {
+  async #readAccount(sessionId: string, actor: Actor, granted: GrantedTokens) {
     try {
       return await this.#deps.provider.auth.accountForToken(granted.accessToken)
     } catch (error) {
@@ -307,7 +316,7 @@ export class ConnectFlow {
         isTransientUpstreamError(error) &&
         (await this.#deps.sessions.keepGrant(sessionId, granted).catch(() => false))
       if (!kept) {
-        await this.#revokeUnstored(userId, granted)
+        await this.#revokeUnstored(actor, granted)
         await this.#fail(sessionId)
       }
       throw error
@@ -316,10 +325,11 @@ export class ConnectFlow {
 
   /** Stores the connection; a grant that cannot be stored is revoked. */
   async #store(
-    userId: string,
+    actor: Actor,
     granted: GrantedTokens,
     account: CloudAccount,
   ): Promise<ConnectionStatusView> {
+    const { userId, caller } = actor
     let stored: Awaited<ReturnType<ConnectionVault['replace']>>
     try {
       stored = await this.#deps.connections.replace({
@@ -333,25 +343,27 @@ export class ConnectFlow {
         tokens: granted,
       })
     } catch (error) {
-      await this.#revokeUnstored(userId, granted)
+      await this.#revokeUnstored(actor, granted)
       throw error
     }
     const { connection, previousTokens } = stored
     if (previousTokens) {
-      this.#deps.audit('connection_replaced', { user: userId })
+      this.#deps.audit('connection_replaced', { user: userId, caller })
       await this.#deps.revoker.revokeGrant(previousTokens, {
         userId,
+        caller,
         provider: this.#provider,
         reason: 'replaced',
       })
     }
-    this.#deps.audit('connect_completed', { user: userId })
+    this.#deps.audit('connect_completed', { user: userId, caller })
     return connectionStatusView(connection, granted)
   }
 
-  async #revokeUnstored(userId: string, granted: GrantedTokens): Promise<void> {
+  async #revokeUnstored({ userId, caller }: Actor, granted: GrantedTokens): Promise<void> {
     await this.#deps.revoker.revokeGrant(granted, {
       userId,
+      caller,
       provider: this.#provider,
       reason: 'failed_connect',
     })
@@ -375,11 +387,11 @@ export class ConnectFlow {
    * Deletes locally whatever happens upstream (a user who disconnects must be disconnected),
    * then revokes the grant or queues it (contract §7).
    */
-  async disconnect(userId: string): Promise<void> {
+  async disconnect({ userId, caller }: Actor): Promise<void> {
     const removed = await this.#deps.connections.remove(userId, this.#provider)
     if (!removed) return
-    this.#deps.audit('disconnected', { user: userId })
-    const owner = { userId, provider: this.#provider, reason: 'disconnected' } as const
+    this.#deps.audit('disconnected', { user: userId, caller })
+    const owner = { userId, caller, provider: this.#provider, reason: 'disconnected' } as const
     if (removed.tokens) await this.#deps.revoker.revokeGrant(removed.tokens, owner)
     else this.#deps.revoker.unrevocable(owner, UNOPENED_TOKENS)
   }

@@ -54,8 +54,14 @@ type Attempt =
 
 export interface GrantOwner {
   userId: string
+  /** The calling service whose request ended the grant; none for background work. */
+  caller?: string
   provider: Provider
   reason: RevocationReason
+}
+
+function ownerFields(owner: GrantOwner) {
+  return { user: owner.userId, caller: owner.caller, reason: owner.reason }
 }
 
 export class Revoker {
@@ -70,7 +76,7 @@ export class Revoker {
   /** Revokes now, or queues; never throws (the caller's own work is already done). */
   async revokeGrant(tokens: TokenSet, owner: GrantOwner): Promise<void> {
     const { audit, metrics, queue, clock } = this.#deps
-    const fields = { user: owner.userId, reason: owner.reason }
+    const fields = ownerFields(owner)
     const attempt = await this.#attempt(tokens)
     if (attempt.outcome !== 'unreachable') {
       metrics.countRevocation(attempt.outcome === 'revoked' ? 'ok' : 'already_dead')
@@ -79,7 +85,9 @@ export class Revoker {
     }
     try {
       await queue.enqueue({
-        ...owner,
+        userId: owner.userId,
+        provider: owner.provider,
+        reason: owner.reason,
         tokens: attempt.tokens,
         dueAt: new Date(clock() + this.#policy.baseDelayMs),
       })
@@ -98,13 +106,13 @@ export class Revoker {
   /** Counts and logs a grant queued here or by the vault (a kept grant whose session ended). */
   queued(owner: GrantOwner): void {
     this.#deps.metrics.countRevocation('queued')
-    this.#deps.audit('revocation_queued', { user: owner.userId, reason: owner.reason })
+    this.#deps.audit('revocation_queued', ownerFields(owner))
   }
 
   /** A grant whose tokens are lost (their vault key is missing): nothing can revoke it. */
   unrevocable(owner: GrantOwner, why: string): void {
     this.#deps.metrics.countRevocation('failed')
-    this.#deps.audit('revocation_failed', { user: owner.userId, reason: owner.reason, why })
+    this.#deps.audit('revocation_failed', { ...ownerFields(owner), why })
   }
 
   /** One round over the due entries; returns how many were claimed. */

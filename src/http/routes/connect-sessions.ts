@@ -23,7 +23,7 @@ const connectSessions: FastifyPluginAsyncTypebox<{ flow: ConnectFlow }> = async 
       },
     },
     async (request, reply) => {
-      const session = await flow.createSession(requireIdentity(request).userId)
+      const session = await flow.createSession(requireIdentity(request))
       return reply.code(201).send({
         id: session.id,
         connect_url: session.connectUrl,
@@ -67,7 +67,7 @@ const connectSessions: FastifyPluginAsyncTypebox<{ flow: ConnectFlow }> = async 
       },
     },
     async (request) =>
-      flow.complete(request.params.id, requireIdentity(request).userId, request.body?.completion),
+      flow.complete(request.params.id, requireIdentity(request), request.body?.completion),
   )
 }
 

@@ -37,7 +37,7 @@ const connection: FastifyPluginAsyncTypebox<{ flow: ConnectFlow }> = async (app,
       },
     },
     async (request, reply) => {
-      await flow.disconnect(requireIdentity(request).userId)
+      await flow.disconnect(requireIdentity(request))
       return reply.code(204).send(null)
     },
   )

@@ -81,9 +81,7 @@ export class ConnectFlow {
     this.#provider = deps.provider.name
   }
 
-  async createSession(
-    actor: Actor,
-  ): Promise<{ id: string; connectUrl: string; expiresAt: Date }> {
+  async createSession(actor: Actor): Promise<{ id: string; connectUrl: string; expiresAt: Date }> {
     const { userId, caller } = actor
     const { sessions, clock, publicBaseUrl } = this.#deps
     const now = clock()

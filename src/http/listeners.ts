@@ -6,9 +6,14 @@
  * answers the ordinary 404, as if it did not exist. `INTERNAL_PORT` = `PORT`: one listener,
  * no tags, everything served.
  */
-import { createServer, type Server } from 'node:http'
+import type { Server } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+
+// Not `import { createServer } from 'node:http'`: building that ESM view of the module reads
+// every export, and its lazy WebSocket/EventSource getters load Node's internal undici — ~50 ms
+// of every cold start for nothing (docs/performance.md).
+const { createServer } = process.getBuiltinModule('node:http')
 
 export type Listener = 'public' | 'internal'
 

@@ -36,6 +36,20 @@ function fresh(label: string): RefreshedTokens {
 
 const later = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
+/**
+ * Waits until the slow holder is inside its provider call (so it holds the lease), then past
+ * the lease: a fixed sleep from the start lost the race on a loaded machine, where taking the
+ * lease alone can take longer than the lease.
+ */
+async function pastTheLeaseOf(holder: { calls: () => number }, leaseMs: number) {
+  const deadline = Date.now() + 10_000
+  while (holder.calls() === 0) {
+    if (Date.now() > deadline) assert.fail('the first replica never reached its refresh')
+    await later(5)
+  }
+  await later(leaseMs + 100)
+}
+
 function refresher(vault: Vault, auth: CloudAuth, leaseMs: number) {
   return new TokenRefresher({
     vault: vault.connections,
@@ -59,12 +73,12 @@ async function twoReplicas(t: Parameters<typeof openStoreVault>[0]) {
 test('a holder slower than its lease loses the compare-and-swap and returns the winner token', async (t) => {
   const { one, two, connection } = await twoReplicas(t)
   const slow = scriptedAuth(async () => {
-    await later(400)
+    await later(1_500)
     return fresh('from-the-slow-one')
   })
   const quick = scriptedAuth(async () => fresh('from-the-quick-one'))
   const first = refresher(one, slow.auth, 150).refreshSingleFlight(connection)
-  await later(250)
+  await pastTheLeaseOf(slow, 150)
   // The first lease has expired: the second replica may refresh and commits first.
   const second = await refresher(two, quick.auth, 150).refreshSingleFlight(connection)
   assert.equal(second, 'from-the-quick-one')
@@ -78,12 +92,12 @@ test('invalid_grant after another replica already refreshed does not mark reconn
   const { one, two, connection } = await twoReplicas(t)
   // A provider that rotates refresh tokens: the old one is refused once the new one exists.
   const slow = scriptedAuth(async () => {
-    await later(400)
+    await later(1_500)
     throw new ReconnectRequiredError()
   })
   const quick = scriptedAuth(async () => ({ ...fresh('rotated'), refreshToken: 'refresh-2' }))
   const first = refresher(one, slow.auth, 150).refreshSingleFlight(connection)
-  await later(250)
+  await pastTheLeaseOf(slow, 150)
   assert.equal(await refresher(two, quick.auth, 150).refreshSingleFlight(connection), 'rotated')
   assert.equal(await first, 'rotated')
   const stored = await one.connections.findByUser('user-1', 'dropbox')

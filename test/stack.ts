@@ -27,6 +27,14 @@ export interface Stack {
   assertionFor(userId: string): Promise<string>
   api(userId: string | null, method: string, path: string, body?: unknown): Promise<Response>
   browser(): Browser
+  /**
+   * Create → /connect → consent (`accountId`) → callback: the session id and the main app's
+   * return URL with its completion secret; authorized, not completed.
+   */
+  authorize(
+    userId: string,
+    accountId: string,
+  ): Promise<{ id: string; returnUrl: URL; completion: string }>
   /** The whole connect flow for `userId` choosing `accountId` on the consent page. */
   connect(userId: string, accountId: string): Promise<Response>
 }
@@ -153,7 +161,7 @@ export async function startStack(
     assertionFor,
     api,
     browser: () => new Browser(),
-    async connect(userId, accountId) {
+    async authorize(userId, accountId) {
       const created = await api(userId, 'POST', '/v1/connect/sessions')
       assert.equal(created.status, 201)
       const session = (await created.json()) as { id: string; connect_url: string }
@@ -166,8 +174,16 @@ export async function startStack(
       })
       const toMainApp = await browser.get(back)
       assert.equal(toMainApp.status, 303)
-      return api(userId, 'POST', `/v1/connect/sessions/${session.id}/complete`, {
+      return {
+        id: session.id,
+        returnUrl: new URL(toMainApp.headers.get('location') as string),
         completion: completionOf(toMainApp),
+      }
+    },
+    async connect(userId, accountId) {
+      const session = await stack.authorize(userId, accountId)
+      return api(userId, 'POST', `/v1/connect/sessions/${session.id}/complete`, {
+        completion: session.completion,
       })
     },
   }

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { ACCOUNT_IDS } from '../../emulator/index.ts'
 import { startStack } from '../stack.ts'
-import { auditEvents, authorizedSession, complete } from './support.ts'
+import { auditEvents, complete } from './support.ts'
 
 const LIFECYCLE_EVENTS = [
   'connect_session_created',
@@ -21,7 +21,7 @@ test('connect, a refused complete, reconnect and disconnect: each audit line nam
   const stack = await startStack(t, {
     callers: (main) => ({ 'main-app': { kids: [main.kid], operations: ['*'] } }),
   })
-  const refused = await authorizedSession(stack, 'user-1', ACCOUNT_IDS.alice)
+  const refused = await stack.authorize('user-1', ACCOUNT_IDS.alice)
   refused.returnUrl.searchParams.set('completion', 'not-the-secret')
   assert.equal((await complete(stack, 'user-1', refused)).status, 403)
 

@@ -6,11 +6,11 @@ import { ACCOUNT_IDS } from '../../emulator/index.ts'
 import { listen } from '../../src/http/listeners.ts'
 import { buildTestApp } from '../helper.ts'
 import { startStack } from '../stack.ts'
-import { authorizedSession, complete, problem } from './support.ts'
+import { complete, problem } from './support.ts'
 
 test('the account read fails for good after the exchange: the grant is revoked, nothing stored', async (t) => {
   const stack = await startStack(t)
-  const session = await authorizedSession(stack, 'user-1', ACCOUNT_IDS.alice)
+  const session = await stack.authorize('user-1', ACCOUNT_IDS.alice)
   stack.emulator.injectFault('/2/users/get_current_account', { kind: 'malformed_json' })
   const completed = await complete(stack, 'user-1', session)
   assert.equal(completed.status, 502)
@@ -28,7 +28,7 @@ test('the account read fails for good after the exchange: the grant is revoked, 
 
 test('Dropbox refuses the code (invalid_grant): 410 session_expired', async (t) => {
   const stack = await startStack(t)
-  const session = await authorizedSession(stack, 'user-1', ACCOUNT_IDS.alice)
+  const session = await stack.authorize('user-1', ACCOUNT_IDS.alice)
   // The code outlived Dropbox's patience (codes are short-lived).
   stack.emulator.advanceClock(3600)
   const completed = await complete(stack, 'user-1', session)
@@ -39,7 +39,7 @@ test('Dropbox refuses the code (invalid_grant): 410 session_expired', async (t) 
 test('A creates, B consents, A completes: 403 completion_mismatch, nothing connected for anyone', async (t) => {
   const stack = await startStack(t)
   // A forwards the link; B's browser consents with B's Dropbox and returns to B's main app.
-  const session = await authorizedSession(stack, 'user-a', ACCOUNT_IDS.bob)
+  const session = await stack.authorize('user-a', ACCOUNT_IDS.bob)
   const hijack = await stack.api('user-a', 'POST', `/v1/connect/sessions/${session.id}/complete`, {
     completion: 'guessed',
   })
@@ -68,7 +68,7 @@ test('A creates, B consents, A completes: 403 completion_mismatch, nothing conne
 
 test('a transient failure of the code exchange: 503, then the same secret completes', async (t) => {
   const stack = await startStack(t)
-  const session = await authorizedSession(stack, 'user-1', ACCOUNT_IDS.alice)
+  const session = await stack.authorize('user-1', ACCOUNT_IDS.alice)
   stack.emulator.injectFault('/oauth2/token', { kind: 'status', status: 503 })
   const failed = await complete(stack, 'user-1', session)
   assert.equal(failed.status, 503)
@@ -85,7 +85,7 @@ test('a transient failure of the code exchange: 503, then the same secret comple
 
 test('missing_scope from Dropbox marks the connection: GET /v1/connection and every call agree', async (t) => {
   const stack = await startStack(t, { env: { DROPBOX_SCOPES: 'account_info.read' } })
-  const session = await authorizedSession(stack, 'user-1', ACCOUNT_IDS.alice)
+  const session = await stack.authorize('user-1', ACCOUNT_IDS.alice)
   assert.equal((await complete(stack, 'user-1', session)).status, 200)
   const list = await stack.api('user-1', 'GET', '/v1/workspace/list')
   assert.equal(list.status, 409)

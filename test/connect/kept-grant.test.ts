@@ -9,15 +9,7 @@ import { ACCOUNT_IDS } from '../../emulator/index.ts'
 import type { Fault } from '../../emulator/types.ts'
 import { SESSION_TTL_MS } from '../../src/connect/connect-flow.ts'
 import { type Stack, startStack } from '../stack.ts'
-import {
-  auditEvents,
-  authorizedSession,
-  complete,
-  problem,
-  refreshAnswer,
-  until,
-  withVault,
-} from './support.ts'
+import { auditEvents, complete, problem, refreshAnswer, until, withVault } from './support.ts'
 
 const ACCOUNT_READ = '/2/users/get_current_account'
 /** The connector retries a 5xx or reset of a read up to 4 times itself: all of them fail. */
@@ -60,7 +52,7 @@ async function sessionStatus(stack: Stack, id: string) {
 for (const { name, fault, times, status, code } of TRANSIENT) {
   test(`the account read fails (${name}) after the exchange: the retry completes with one exchange`, async (t) => {
     const stack = await startStack(t)
-    const session = await authorizedSession(stack, 'user-1', ACCOUNT_IDS.alice)
+    const session = await stack.authorize('user-1', ACCOUNT_IDS.alice)
     stack.emulator.injectFault(ACCOUNT_READ, fault, times)
     const failed = await complete(stack, 'user-1', session)
     assert.equal(failed.status, status)
@@ -93,7 +85,7 @@ async function keptRefreshToken(stack: Stack, sessionId: string): Promise<string
 }
 
 async function sessionKeepingGrant(stack: Stack) {
-  const session = await authorizedSession(stack, 'user-1', ACCOUNT_IDS.alice)
+  const session = await stack.authorize('user-1', ACCOUNT_IDS.alice)
   stack.emulator.injectFault(ACCOUNT_READ, { kind: 'status', status: 503 }, READ_ATTEMPTS)
   assert.equal((await complete(stack, 'user-1', session)).status, 503)
   const refreshToken = await keptRefreshToken(stack, session.id)

@@ -2,22 +2,7 @@
 import assert from 'node:assert/strict'
 import type { TokenSet } from '../../src/cloud/models.ts'
 import { openVault } from '../../src/vault/open-vault.ts'
-import { Browser, type Stack } from '../stack.ts'
-
-/** Create → /connect → consent (accountId) → callback: the session id, authorized, not completed. */
-export async function authorizedSession(stack: Stack, userId: string, accountId: string) {
-  const created = await stack.api(userId, 'POST', '/v1/connect/sessions')
-  const session = (await created.json()) as { id: string; connect_url: string }
-  const browser = new Browser()
-  const toDropbox = await browser.get(session.connect_url)
-  const back = await stack.emulator.consent(toDropbox.headers.get('location') as string, {
-    accountId,
-    decision: 'allow',
-  })
-  const toMainApp = await browser.get(back)
-  assert.equal(toMainApp.status, 303)
-  return { id: session.id, returnUrl: new URL(toMainApp.headers.get('location') as string) }
-}
+import type { Stack } from '../stack.ts'
 
 export function complete(stack: Stack, userId: string, session: { id: string; returnUrl: URL }) {
   return stack.api(userId, 'POST', `/v1/connect/sessions/${session.id}/complete`, {

@@ -16,6 +16,7 @@ import type {
   ConnectSessionVault,
   EndedGrant,
 } from '../vault/ports.ts'
+import { ENDED_GRANT_REASON } from '../vault/ports.ts'
 import { type ConnectionStatusView, connectionStatusView } from './connection-status.ts'
 import type { Revoker } from './revocation.ts'
 import { hashSecret, pkceChallenge, randomSecret, sameHash } from './secrets.ts'
@@ -117,7 +118,7 @@ export class ConnectFlow {
   }
 
   #endedGrant({ userId, outcome }: EndedGrant): void {
-    const owner = { userId, provider: this.#provider, reason: 'failed_connect' } as const
+    const owner = { userId, provider: this.#provider, reason: ENDED_GRANT_REASON } as const
     if (outcome === 'queued') this.#deps.revoker.queued(owner)
     else this.#deps.revoker.unrevocable(owner, UNOPENED_GRANT)
   }

@@ -181,6 +181,12 @@ export interface EndedGrant {
 }
 
 /**
+ * The reason an ended kept grant is queued and audited under: it is a grant that never became
+ * a connection (a new reason would rebuild SQLite's `revocations` table for its CHECK).
+ */
+export const ENDED_GRANT_REASON = 'failed_connect' satisfies RevocationReason
+
+/**
  * Makes a token refresh single-flight across processes (contract §11): a lease on the connection
  * row, taken with one atomic conditional write and given back after the refresh commits. A
  * lease that is never given back (its holder was killed) simply expires. Both adapters

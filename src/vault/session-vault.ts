@@ -18,6 +18,7 @@ import type {
   ConnectSessionVault,
   EndedGrant,
 } from './ports.ts'
+import { ENDED_GRANT_REASON } from './ports.ts'
 import { revocationRow } from './revocation-queue.ts'
 import {
   ERASED_SECRETS,
@@ -243,7 +244,7 @@ export class StoredConnectSessionVault implements ConnectSessionVault {
         {
           userId: row.userId,
           provider: row.provider,
-          reason: 'failed_connect',
+          reason: ENDED_GRANT_REASON,
           tokens,
           dueAt: now,
         },

@@ -27,7 +27,10 @@ const POST_METHODS: Record<string, (target: ControlTarget, args: Args) => unknow
   'add-files': (t, a) => t.addFiles(a.accountId as string, a.files as FileSpec[]),
   'delete-file': (t, a) =>
     t.deleteFile(a.accountId as string, a.path as string, a.namespace as Namespace | undefined),
-  'expire-access-tokens': (t, a) => t.expireAccessTokens(a.accountId as string | undefined),
+  'expire-access-tokens': (t, a) =>
+    t.expireAccessTokens(a.accountId as string | undefined, {
+      olderThanMs: a.olderThanMs as number | undefined,
+    }),
   'revoke-refresh-tokens': (t, a) => t.revokeRefreshTokens(a.accountId as string),
   'migrate-to-team': (t, a) =>
     t.migrateToTeam(a.accountId as string, a.team as Partial<TeamSpec> | undefined),

@@ -37,7 +37,8 @@ export function createControlClient(emulatorUrl: string): EmulatorControlClient 
     seedAccount: (spec) => post('seed-account', { ...spec }),
     addFiles: (accountId, files) => post('add-files', { accountId, files }),
     deleteFile: (accountId, path, namespace) => post('delete-file', { accountId, path, namespace }),
-    expireAccessTokens: (accountId) => post('expire-access-tokens', { accountId }),
+    expireAccessTokens: (accountId, options) =>
+      post('expire-access-tokens', { accountId, ...options }),
     revokeRefreshTokens: (accountId) => post('revoke-refresh-tokens', { accountId }),
     migrateToTeam: (accountId, team) => post('migrate-to-team', { accountId, team }),
     resetCursors: (accountId) => post('reset-cursors', { accountId }),

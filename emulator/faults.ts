@@ -17,7 +17,7 @@ export class FaultQueue {
     }
     if (!Number.isInteger(times) || times < 1)
       throw new TypeError('injectFault: times must be an integer ≥ 1')
-    checkFault(fault)
+    checkFault(route, fault)
     const queue = this.#byRoute.get(route) ?? []
     queue.push({ fault, remaining: times })
     this.#byRoute.set(route, queue)
@@ -40,7 +40,7 @@ export class FaultQueue {
   }
 }
 
-function checkFault(fault: Fault): void {
+function checkFault(route: string, fault: Fault): void {
   switch (fault?.kind) {
     case 'rate_limit':
       if (!Number.isInteger(fault.retryAfter) || fault.retryAfter < 0) {
@@ -70,6 +70,10 @@ function checkFault(fault: Fault): void {
     case 'reset_mid_body':
       if (!Number.isInteger(fault.afterBytes) || fault.afterBytes < 0)
         throw new TypeError('injectFault: reset_mid_body needs an integer afterBytes ≥ 0')
+      return
+    case 'expired_access_token':
+      if (!route.startsWith('/2/'))
+        throw new TypeError('injectFault: expired_access_token applies to /2/ routes only')
       return
     case 'hang':
     case 'malformed_json':

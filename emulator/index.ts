@@ -136,9 +136,12 @@ class LocalEmulator implements Emulator {
     this.#state.accounts.deleteFile(accountId, path, namespace)
   }
 
-  expireAccessTokens(accountId?: string): void {
+  expireAccessTokens(accountId?: string, options: { olderThanMs?: number } = {}): void {
     if (accountId !== undefined) this.#state.accounts.require(accountId)
-    this.#state.tokens.expireAccessTokens(accountId)
+    const { olderThanMs = 0 } = options
+    if (!Number.isFinite(olderThanMs) || olderThanMs < 0)
+      throw new TypeError('expireAccessTokens: olderThanMs must be a number ≥ 0')
+    this.#state.tokens.expireAccessTokens(accountId, olderThanMs)
   }
 
   revokeRefreshTokens(accountId: string): void {

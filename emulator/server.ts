@@ -206,6 +206,9 @@ async function applyFault(
     case 'reset_mid_body':
       reply.resetAfterBytes = fault.afterBytes
       return false
+    case 'expired_access_token':
+      reply.json(401, errorEnvelope([fault.kind], { '.tag': fault.kind }))
+      return true
     case 'reset':
       // RST rather than FIN, so the client sees ECONNRESET as on a real reset.
       res.socket?.resetAndDestroy()

@@ -42,6 +42,7 @@ export interface AccessToken {
   readonly accountId: string
   readonly scopes: ReadonlySet<string>
   readonly scope: string
+  readonly issuedAt: number
   readonly expiresAt: number
   expired: boolean
   revoked: boolean
@@ -120,6 +121,7 @@ export class TokenStore {
       accountId: grant.accountId,
       scopes: new Set(scopes),
       scope: scopes.join(' '),
+      issuedAt: this.#clock.now(),
       expiresAt: this.#clock.now() + this.#ttlSeconds * 1000,
       expired: false,
       revoked: false,
@@ -156,9 +158,11 @@ export class TokenStore {
     if (grant.refreshToken !== null) this.#refreshTokens.delete(grant.refreshToken)
   }
 
-  expireAccessTokens(accountId?: string): void {
+  expireAccessTokens(accountId?: string, olderThanMs = 0): void {
+    const issuedBy = this.#clock.now() - olderThanMs
     for (const token of this.#accessTokens.values()) {
-      if (accountId === undefined || token.accountId === accountId) token.expired = true
+      if (accountId !== undefined && token.accountId !== accountId) continue
+      if (token.issuedAt <= issuedBy) token.expired = true
     }
   }
 

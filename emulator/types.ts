@@ -87,6 +87,11 @@ export type Fault =
   | { kind: 'reset' }
   /** Answers normally, but resets the connection after `afterBytes` bytes of the body. */
   | { kind: 'reset_mid_body'; afterBytes: number }
+  /**
+   * `401 expired_access_token` whatever the token: Dropbox may end an access token before its
+   * `expires_in`, and this is how a freshly refreshed one is refused (API routes only).
+   */
+  | { kind: 'expired_access_token' }
 
 export interface TokenRequestRecord {
   grantType: string
@@ -132,7 +137,12 @@ export interface EmulatorControl {
   seedAccount(spec: AccountSpec): void
   addFiles(accountId: string, files: FileSpec[]): void
   deleteFile(accountId: string, path: string, namespace?: Namespace): void
-  expireAccessTokens(accountId?: string): void
+  /**
+   * Ends the access tokens of one account (all accounts when undefined). `olderThanMs`: only
+   * those issued at least that long ago on the emulator's clock, as Dropbox ends a token at
+   * its age, never the one it has just issued.
+   */
+  expireAccessTokens(accountId?: string, options?: { olderThanMs?: number }): void
   revokeRefreshTokens(accountId: string): void
   migrateToTeam(accountId: string, team?: Partial<TeamSpec>): void
   /** Every cursor of the account now answers `409 reset`. */

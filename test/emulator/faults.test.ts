@@ -1,4 +1,7 @@
-/** Injected faults on the wire: 429 both ways, 5xx, delay, hang, malformed JSON, reset; and the call log. */
+/**
+ * Injected faults on the wire: 429 both ways, 5xx, delay, hang, malformed JSON, reset, an early
+ * token expiry; and the call log.
+ */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { ACCOUNT_IDS, startEmulator } from '../../emulator/index.ts'
@@ -111,6 +114,23 @@ test('faults', async (t) => {
     assert.equal(emulator.counters().calls[0]?.status, 0)
   })
 
+  await t.test("expired_access_token: 401 whatever the token, Dropbox's shape", async () => {
+    emulator.injectFault(ROUTE, { kind: 'expired_access_token' })
+    const answer = await rpc(emulator, ACCOUNT, { token })
+    assert.deepEqual(
+      [answer.status, answer.contentType, withoutDots(answer.json)],
+      [
+        401,
+        'application/json',
+        {
+          error_summary: 'expired_access_token/',
+          error: { '.tag': 'expired_access_token' },
+        },
+      ],
+    )
+    assert.equal((await rpc(emulator, ACCOUNT, { token })).status, 200, 'the token still works')
+  })
+
   await t.test('clearFaults drops whatever is queued', async () => {
     emulator.injectFault(ROUTE, { kind: 'status', status: 500 }, 5)
     emulator.clearFaults()
@@ -125,6 +145,10 @@ test('faults', async (t) => {
     )
     assert.throws(() => emulator.injectFault(ROUTE, { kind: 'hang' }, 0), /times/)
     assert.throws(() => emulator.injectFault(ROUTE, { kind: 'nope' } as never), /unknown fault/)
+    assert.throws(
+      () => emulator.injectFault('/oauth2/token', { kind: 'expired_access_token' }),
+      /\/2\/ routes only/,
+    )
   })
 
   await t.test('the call log keeps headers, body and the status answered', async () => {

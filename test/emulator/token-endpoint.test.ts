@@ -8,6 +8,7 @@ import {
   APP_SECRET,
   authorizeUrl,
   BASIC,
+  connect,
   pkcePair,
   type RawAnswer,
   REDIRECT_URI,
@@ -407,6 +408,26 @@ test('the token endpoint', async (t) => {
       }),
       'invalid_grant',
       'refresh token is invalid or revoked',
+    )
+  })
+
+  await t.test('expireAccessTokens with olderThanMs ends only the tokens that old', async () => {
+    const granted = await connect(emulator, ACCOUNT_IDS.bob)
+    emulator.advanceClock(60)
+    const refreshed = (
+      await tokenRequest(emulator, {
+        grant_type: 'refresh_token',
+        refresh_token: granted.refresh_token as string,
+      })
+    ).json as { access_token: string }
+    emulator.expireAccessTokens(ACCOUNT_IDS.bob, { olderThanMs: 30_000 })
+    const statusOf = async (token: string) =>
+      (await rpc(emulator, 'users/get_current_account', { token })).status
+    assert.equal(await statusOf(granted.access_token), 401, 'issued 60 s ago')
+    assert.equal(await statusOf(refreshed.access_token), 200, 'issued just now')
+    assert.throws(
+      () => emulator.expireAccessTokens(ACCOUNT_IDS.bob, { olderThanMs: -1 }),
+      /olderThanMs must be a number ≥ 0/,
     )
   })
 

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 
 import pytest
 import requests
-from dropbox.exceptions import InternalServerError, RateLimitError
+from dropbox.exceptions import AuthError, InternalServerError, RateLimitError
 
 ACCOUNT = '/2/users/get_current_account'
 TOKEN = '/oauth2/token'
@@ -116,3 +116,23 @@ def test_faults_on_list_folder_too(emulator, client):
     with pytest.raises(InternalServerError):
         client.files_list_folder('')
     assert client.files_list_folder('').entries
+
+
+
+def test_an_early_expiry_is_the_auth_error_dropbox_sends(emulator, tokens, client):
+    # Without a refresh token the SDK still retries once before it gives up.
+    emulator.inject_fault(ACCOUNT, {'kind': 'expired_access_token'}, times=2)
+    bare = emulator.client(oauth2_access_token=tokens.access_token)
+    with pytest.raises(AuthError) as raised:
+        bare.users_get_current_account()
+    assert raised.value.error.is_expired_access_token()
+
+    # The SDK, holding a refresh token, refreshes on it and retries once, as on a real expiry.
+    emulator.inject_fault(ACCOUNT, {'kind': 'expired_access_token'})
+    emulator.adapter.calls.clear()
+    assert client.users_get_current_account().email == 'bob@example.com'
+    assert emulator.adapter.calls == [
+        ('api.dropboxapi.com', ACCOUNT),
+        ('api.dropboxapi.com', TOKEN),
+        ('api.dropboxapi.com', ACCOUNT),
+    ]

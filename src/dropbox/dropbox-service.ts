@@ -10,7 +10,12 @@
  * than the rest of the call (docs/performance.md).
  */
 import { DropboxResponseError } from 'dropbox'
-import { CloudError, ReconnectRequiredError, upstreamMalformed } from '../cloud/errors.ts'
+import {
+  CloudError,
+  ReconnectRequiredError,
+  upstreamMalformed,
+  upstreamUnavailable,
+} from '../cloud/errors.ts'
 import type {
   CloudAccount,
   CloudDownload,
@@ -163,7 +168,10 @@ export class DropboxService implements CloudClient {
         })
       } catch (error) {
         if (error instanceof AccessTokenRejected) {
-          if (tokenRetried) throw new ReconnectRequiredError()
+          // The token refused now came from a refresh that just succeeded, so the grant is
+          // alive: telling the caller to reconnect would be false. The next call refreshes
+          // again, and a grant that has really died answers `invalid_grant` there.
+          if (tokenRetried) throw upstreamUnavailable()
           tokenRetried = true
           token = await replacementOf(replacing, token, () =>
             this.#tokens.accessTokenAfterExpiry(token),

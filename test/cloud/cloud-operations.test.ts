@@ -284,6 +284,22 @@ test('a revoked refresh token → 409 reconnect_required, terminal, no retry loo
   )
 })
 
+test('a freshly refreshed token refused again → 503 with Retry-After, not reconnect_required', async (t) => {
+  const stack = await connected(t)
+  // Dropbox refuses the stored token and then the one the refresh has just issued.
+  stack.emulator.injectFault('/2/files/list_folder', { kind: 'expired_access_token' }, 2)
+  const response = await stack.api('user-1', 'GET', '/v1/workspace/list')
+  assert.equal(response.status, 503)
+  assert.equal((await json(response)).code, 'upstream_unavailable')
+  assert.ok(response.headers.get('retry-after'))
+  assert.equal(stack.emulator.counters().tokenRequests.refresh_token, 1, 'one refresh, no loop')
+  assert.equal(callsTo(stack, '/2/files/list_folder').length, 2)
+  // The grant is alive: the connection is not marked, and the next call just works.
+  assert.equal((await json(await stack.api('user-1', 'GET', '/v1/connection'))).status, 'connected')
+  assert.equal((await stack.api('user-1', 'GET', '/v1/workspace/list')).status, 200)
+  assert.equal(stack.emulator.counters().tokenRequests.refresh_token, 1, 'the new token is kept')
+})
+
 test('a token-endpoint outage → 503 upstream_unavailable, the connection untouched', async (t) => {
   const stack = await connected(t)
   stack.emulator.expireAccessTokens(ACCOUNT_IDS.alice)

@@ -54,3 +54,30 @@ test('the deadline covers retries and ends in upstream_timeout', async () => {
   )
   assert.ok(performance.now() - started < 1000)
 })
+
+test('the deadline aborts with a TimeoutError, and ends with the call', async () => {
+  let reason: unknown
+  await assert.rejects(
+    callWithRetries(
+      { ...policy, deadlineMs: 50 },
+      (signal) =>
+        new Promise((_resolve, reject) => {
+          signal.addEventListener('abort', () => {
+            reason = signal.reason
+            reject(signal.reason)
+          })
+        }),
+    ),
+    (error: unknown) => error instanceof CloudError && error.code === 'upstream_timeout',
+  )
+  assert.equal((reason as Error).name, 'TimeoutError')
+
+  // A finished call leaves no timer behind to abort a signal someone still holds.
+  let kept: AbortSignal | undefined
+  await callWithRetries({ ...policy, deadlineMs: 50 }, async (signal) => {
+    kept = signal
+    return 'ok'
+  })
+  await new Promise((resolve) => setTimeout(resolve, 120))
+  assert.equal(kept?.aborted, false)
+})

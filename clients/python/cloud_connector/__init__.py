@@ -50,6 +50,7 @@ from .errors import (
     UpstreamUnavailable,
     UpstreamTimeout,
     InternalError,
+    RangeNotSatisfiable,
     ShuttingDown,
     DownloadInterrupted,
 )
@@ -97,6 +98,7 @@ __all__ = [
     "SessionNotFound",
     "SessionProblem",
     "SessionUserMismatch",
+    "RangeNotSatisfiable",
     "ShuttingDown",
     "Team",
     "UnexpectedResponse",

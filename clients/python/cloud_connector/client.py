@@ -4,6 +4,7 @@ factory: a client bound to one user, every call signed as that user (§2)."""
 from __future__ import annotations
 
 import json
+import re
 from email.utils import parsedate_to_datetime
 from datetime import datetime, timezone
 from typing import Any, Dict, Iterator, Mapping, Optional, Tuple, Union
@@ -127,7 +128,14 @@ def _problem(response: requests.Response) -> CloudConnectorError:
         code=code,
         title=body.get("title"),
         retry_after=retry_after,
+        size=_unsatisfied_size(response.headers.get("Content-Range")),
     )
+
+
+def _unsatisfied_size(value: Optional[str]) -> Optional[int]:
+    """`bytes */512` → 512: a 416's answer to "how long is the file, then?" (RFC 9110 §14.4)."""
+    match = re.fullmatch(r"bytes \*/(\d+)", value.strip()) if value else None
+    return int(match.group(1)) if match else None
 
 
 def _json(response: requests.Response, expected: int) -> Dict[str, Any]:

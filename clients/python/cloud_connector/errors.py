@@ -23,6 +23,7 @@ class CloudConnectorError(Exception):
         code: Optional[str] = None,
         title: Optional[str] = None,
         retry_after: Optional[int] = None,
+        size: Optional[int] = None,
     ) -> None:
         super().__init__(detail)
         self.detail = detail
@@ -31,6 +32,8 @@ class CloudConnectorError(Exception):
         self.title = title
         #: Seconds from `Retry-After`, where the connector sent one (429, 503).
         self.retry_after = retry_after
+        #: The file's size from `Content-Range: bytes */size`, where the connector sent one (416).
+        self.size = size
 
     def __str__(self) -> str:
         prefix = " ".join(str(part) for part in (self.status, self.code) if part is not None)
@@ -215,6 +218,12 @@ class ShuttingDown(CloudConnectorError):
     code_name = "shutting_down"
 
 
+class RangeNotSatisfiable(CloudConnectorError):
+    """The requested byte range lies outside the file; `size` says how long the file is."""
+
+    code_name = "range_not_satisfiable"
+
+
 #: §6 code → class.
 ERRORS_BY_CODE: Dict[str, Type[CloudConnectorError]] = {
     cls.code_name: cls
@@ -223,14 +232,14 @@ ERRORS_BY_CODE: Dict[str, Type[CloudConnectorError]] = {
         CompletionMismatch, OperationNotAllowed, NotFound, PathNotFound, SessionNotFound,
         NotConnected, ReconnectRequired, NotAFolder, NotAFile, SessionNotAuthorized,
         SessionAlreadyCompleted, SessionExpired, UpstreamRateLimited, UpstreamError,
-        UpstreamUnavailable, UpstreamTimeout, InternalError, ShuttingDown,
+        UpstreamUnavailable, UpstreamTimeout, InternalError, ShuttingDown, RangeNotSatisfiable,
     )
 }
 
 # A code this client does not know yet still lands in the family of its status.
 _BY_STATUS: Dict[int, Type[CloudConnectorError]] = {
     400: BadRequest, 403: Forbidden, 404: NotFoundError, 409: Conflict, 410: SessionProblem,
-    429: UpstreamFailure, 502: UpstreamFailure, 503: UpstreamFailure, 504: UpstreamFailure,
+    416: RangeNotSatisfiable, 429: UpstreamFailure, 502: UpstreamFailure, 503: UpstreamFailure, 504: UpstreamFailure,
 }
 
 

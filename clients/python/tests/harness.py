@@ -53,15 +53,6 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def landed(marker: str) -> bool:
-    """Whether the service has `marker` yet (a route in the OpenAPI document, an error code in
-    the problem table): features of contract v2 still being merged are skipped until then."""
-    return any(
-        marker in (REPO / path).read_text(encoding="utf-8")
-        for path in ("openapi/openapi.json", "src/http/problem.ts")
-    )
-
-
 def _es256_jwk() -> Dict[str, str]:
     key = ec.generate_private_key(ec.SECP256R1())
     private = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key))

@@ -31,7 +31,7 @@ from cloud_connector import (
     SessionUserMismatch,
     UpstreamRateLimited,
 )
-from harness import ISSUER, MAIN_KID, Browser, landed, return_query
+from harness import ISSUER, MAIN_KID, Browser, return_query
 
 
 def test_the_signer_mints_a_60_second_eddsa_assertion_from_the_keygen_file(stack, signer):
@@ -159,7 +159,6 @@ def test_another_user_cannot_complete_and_the_session_is_cancelled(connector, us
     assert starter.connection().status == "not_connected"
 
 
-@pytest.mark.skipif(not landed("completion_mismatch"), reason="the completion secret (#14) has not landed")
 def test_a_wrong_completion_secret_is_refused(connector, user_id, stack):
     client = connector.for_user(user_id)
     session = client.start_connect()
@@ -226,7 +225,6 @@ def test_es256_keys_sign_too(stack, connector, user_id, connect):
     assert reports.for_user(user_id).me().account_id == stack.account_id("bob")
 
 
-@pytest.mark.skipif(not landed("operation_not_allowed"), reason="per-caller permissions (#15) have not landed")
 def test_a_caller_without_the_permission_is_refused(stack, user_id):
     reports = CloudConnector(stack.api_url, IdentitySigner(stack.es256_jwk, issuer=ISSUER))
     with pytest.raises(OperationNotAllowed) as raised:

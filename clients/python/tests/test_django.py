@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from harness import RETURN_URL, Browser, landed
+from harness import RETURN_URL, Browser
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "example"
 
@@ -121,7 +121,6 @@ def test_a_link_finished_by_another_user_connects_nothing(django_site, user_id, 
     assert page_messages(again) == ["This connection attempt was already used or is unknown. Please try again."]
 
 
-@pytest.mark.skipif(not landed("completion_mismatch"), reason="the completion secret (#14) has not landed")
 def test_a_return_url_with_a_wrong_completion_connects_nothing(django_site, user_id, stack):
     client = signed_in(user_id)
     return_url = Browser().consent(start_connect(client), stack.account_id("alice"))

@@ -4,13 +4,7 @@ import io
 
 import pytest
 
-from cloud_connector import NotAFile, PathNotFound
-from harness import landed
-
-pytestmark = pytest.mark.skipif(
-    not landed("/v1/workspace/download"),
-    reason="GET /v1/workspace/metadata and /download (#17) are not in openapi/openapi.json yet",
-)
+from cloud_connector import NotAFile, PathNotFound, RangeNotSatisfiable
 
 
 @pytest.fixture
@@ -62,3 +56,7 @@ def test_download_errors_are_their_classes(client):
         client.download("Office/missing.txt")
     with pytest.raises(ValueError):
         client.download("Office/notes.txt", byte_range=(5, 1))
+    with pytest.raises(RangeNotSatisfiable) as unsatisfiable:
+        client.download("Office/notes.txt", byte_range=(600, 700))
+    assert (unsatisfiable.value.status, unsatisfiable.value.code) == (416, "range_not_satisfiable")
+    assert unsatisfiable.value.size == 512

@@ -108,6 +108,12 @@ function retryAfterOf(value: string | null): number | undefined {
   return Number.isNaN(at) ? undefined : Math.max(0, Math.round((at - Date.now()) / 1000))
 }
 
+/** `bytes *\/512` → 512: a 416's answer to "how long is the file, then?" (RFC 9110 §14.4). */
+function unsatisfiedSizeOf(value: string | null): number | undefined {
+  const match = value === null ? null : /^bytes \*\/(\d+)$/.exec(value.trim())
+  return match === null ? undefined : Number(match[1])
+}
+
 async function problemOf(response: Response): Promise<CloudConnectorError> {
   const { status } = response
   const retryAfter = retryAfterOf(response.headers.get('retry-after'))
@@ -125,6 +131,7 @@ async function problemOf(response: Response): Promise<CloudConnectorError> {
     code,
     title: typeof title === 'string' ? title : undefined,
     retryAfter,
+    size: unsatisfiedSizeOf(response.headers.get('content-range')),
   })
 }
 

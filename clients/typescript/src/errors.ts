@@ -9,6 +9,8 @@ export interface ErrorFields {
   title?: string
   /** Seconds from `Retry-After`, where the connector sent one (429, 503). */
   retryAfter?: number
+  /** The file's size from `Content-Range: bytes *\/size`, where the connector sent one (416). */
+  size?: number
   cause?: unknown
 }
 
@@ -75,6 +77,14 @@ export class UpstreamUnavailable extends UpstreamFailure {}
 export class UpstreamTimeout extends UpstreamFailure {}
 export class InternalError extends CloudConnectorError {}
 export class ShuttingDown extends CloudConnectorError {}
+/** The requested byte range lies outside the file; `size` says how long the file is. */
+export class RangeNotSatisfiable extends CloudConnectorError {
+  readonly size: number | undefined
+  constructor(detail: string, fields: ErrorFields = {}) {
+    super(detail, fields)
+    this.size = fields.size
+  }
+}
 
 type ErrorClass = new (detail: string, fields?: ErrorFields) => CloudConnectorError
 
@@ -103,6 +113,7 @@ export const ERRORS_BY_CODE: Readonly<Record<string, ErrorClass>> = {
   upstream_timeout: UpstreamTimeout,
   internal_error: InternalError,
   shutting_down: ShuttingDown,
+  range_not_satisfiable: RangeNotSatisfiable,
 }
 
 // A code this client does not know yet still lands in the family of its status.
@@ -112,6 +123,7 @@ const BY_STATUS: Readonly<Record<number, ErrorClass>> = {
   404: NotFoundError,
   409: Conflict,
   410: SessionProblem,
+  416: RangeNotSatisfiable,
   429: UpstreamFailure,
   502: UpstreamFailure,
   503: UpstreamFailure,

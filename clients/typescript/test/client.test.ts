@@ -15,6 +15,8 @@ import {
   ConnectorTimeout,
   ConnectorUnreachable,
   createIdentitySigner,
+  ERRORS_BY_CODE,
+  errorClass,
   InvalidCursor,
   InvalidIdentity,
   InvalidPath,
@@ -22,6 +24,7 @@ import {
   NotAFolder,
   NotConnected,
   PathNotFound,
+  RangeNotSatisfiable,
   ReconnectRequired,
   SessionProblem,
   SessionUserMismatch,
@@ -29,11 +32,28 @@ import {
   type UserClient,
 } from '../src/index.ts'
 
-// Contract v2 features still being merged are skipped until the service has them.
-const OPENAPI = readFileSync(new URL('../../../openapi/openapi.json', import.meta.url), 'utf8')
-const PROBLEMS = readFileSync(new URL('../../../src/http/problem.ts', import.meta.url), 'utf8')
-const filesLanded = OPENAPI.includes('/v1/workspace/download')
-const completionLanded = PROBLEMS.includes('completion_mismatch')
+const OPENAPI = JSON.parse(
+  readFileSync(new URL('../../../openapi/openapi.json', import.meta.url), 'utf8'),
+) as unknown
+
+/** Every `code` a problem answer of the OpenAPI document can carry. */
+function problemCodes(node: unknown, codes = new Set<string>()): Set<string> {
+  if (typeof node !== 'object' || node === null) return codes
+  const code = (node as { properties?: { code?: { const?: unknown; enum?: unknown[] } } })
+    .properties?.code
+  if (typeof code?.const === 'string') codes.add(code.const)
+  for (const value of code?.enum ?? []) if (typeof value === 'string') codes.add(value)
+  for (const child of Object.values(node)) problemCodes(child, codes)
+  return codes
+}
+
+test('every problem code the service documents has its own error class', () => {
+  const codes = [...problemCodes(OPENAPI)]
+  assert.ok(codes.length >= 20, `found ${codes.length} codes: the walk reads the document`)
+  const missing = codes.filter((code) => !Object.hasOwn(ERRORS_BY_CODE, code))
+  assert.deepEqual(missing, [], 'codes without a class in src/errors.ts')
+  for (const code of codes) assert.equal(errorClass(code, 500), ERRORS_BY_CODE[code])
+})
 
 async function connectorFor(stack: Stack, issuer = TEST_ISSUER): Promise<CloudConnector> {
   const signer = await createIdentitySigner({ privateJwk: stack.identity.privateJwk, issuer })
@@ -117,9 +137,7 @@ test('a session finished by another user is refused and cancelled', async (t) =>
   assert.equal((await starter.connection()).status, 'not_connected')
 })
 
-test('a wrong completion secret is refused', {
-  skip: !completionLanded && 'the completion secret (#14) has not landed',
-}, async (t) => {
+test('a wrong completion secret is refused', async (t) => {
   const stack = await startStack(t)
   const client = (await connectorFor(stack)).forUser(nextUser())
   const session = await client.startConnect()
@@ -209,11 +227,7 @@ test('the signer refuses keys the connector would refuse', async () => {
   )
 })
 
-test('metadata and a streamed download', {
-  skip:
-    !filesLanded &&
-    'GET /v1/workspace/metadata and /download (#17) are not in openapi/openapi.json yet',
-}, async (t) => {
+test('metadata and a streamed download', async (t) => {
   const stack = await startStack(t)
   const client = (await connectorFor(stack)).forUser(nextUser())
   await connect(stack, client)
@@ -241,6 +255,11 @@ test('metadata and a streamed download', {
   assert.equal(part.status, 206)
   assert.deepEqual(Buffer.from(await new Response(part.body).arrayBuffer()), whole.subarray(10, 20))
   await assert.rejects(client.download('Office'), NotAFile)
+  await assert.rejects(client.download('Office/notes.txt', { range: [600, 700] }), (error) => {
+    assert.ok(error instanceof RangeNotSatisfiable)
+    assert.deepEqual([error.status, error.code, error.size], [416, 'range_not_satisfiable', 512])
+    return true
+  })
 })
 
 /** A server that accepts connections and never answers. */

@@ -27,6 +27,7 @@ import {
   ConnectorUnreachable,
   createIdentitySigner,
   type Listing,
+  RangeNotSatisfiable,
 } from '@cloud-connector/client'
 import cookie from '@fastify/cookie'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
@@ -169,10 +170,19 @@ export async function buildMainApp(options: MainAppOptions): Promise<FastifyInst
   })
 
   // A file link in the listing: the connector's bytes, streamed through as they arrive (never
-  // buffered) with its Content-Type, Content-Length and Content-Disposition passed on.
+  // buffered) with its Content-Type, Content-Length and Content-Disposition passed on. A
+  // browser's `Range` (a resumed download, a seek in a video) goes through as well.
   app.get<{ Querystring: { path?: string } }>('/dropbox/download', async (request, reply) => {
     const user = currentUser(request)
-    const download = await attempt(connector.forUser(user.id).download(request.query.path ?? ''))
+    // Only byte ranges: any other unit is ignored, as RFC 9110 lets a server do.
+    const range = request.headers.range?.startsWith('bytes=') ? request.headers.range : undefined
+    const download = await attempt(
+      connector.forUser(user.id).download(request.query.path ?? '', { range }),
+    )
+    if (download instanceof RangeNotSatisfiable) {
+      if (download.size !== undefined) reply.header('content-range', `bytes */${download.size}`)
+      return show(reply, user, 'Download failed', problem(describe(download)), 416)
+    }
     if (download instanceof CloudConnectorError) {
       // 404 not_found and 409 not_a_file are the user's answer; anything else is the gateway's.
       const code = download.status === 404 || download.status === 409 ? download.status : 502
@@ -181,7 +191,9 @@ export async function buildMainApp(options: MainAppOptions): Promise<FastifyInst
     const headers: Record<string, string | number | undefined> = {
       'content-type': download.contentType ?? 'application/octet-stream',
       'content-length': download.contentLength,
+      'content-range': download.contentRange,
       'content-disposition': download.contentDisposition ?? 'attachment',
+      'accept-ranges': 'bytes',
       'x-content-type-options': 'nosniff',
       'cache-control': 'no-store',
     }
@@ -190,7 +202,9 @@ export async function buildMainApp(options: MainAppOptions): Promise<FastifyInst
     }
     // A Node stream: Fastify pipes it with backpressure and destroys it when the browser goes
     // away, which cancels the connector's response (and the connector's request to Dropbox).
-    return reply.code(200).send(Readable.fromWeb(download.body as NodeReadableStream<Uint8Array>))
+    return reply
+      .code(download.status)
+      .send(Readable.fromWeb(download.body as NodeReadableStream<Uint8Array>))
   })
 
   app.get<{ Querystring: { notice?: string; path?: string; cursor?: string } }>(

@@ -217,20 +217,24 @@ test('connect → account and listing → folder navigation → disconnect', { s
   assert.equal(direct.status, 200)
   assert.deepEqual(saved, Buffer.from(await direct.arrayBuffer()))
   assert.equal(saved.length, 512)
-  const fetched = (href: string) =>
-    page.evaluate(async (url) => {
-      const response = await fetch(url)
-      const body = new Uint8Array(await response.arrayBuffer())
-      const header = (name: string) => response.headers.get(name)
-      return {
-        status: response.status,
-        type: header('content-type'),
-        length: header('content-length'),
-        disposition: header('content-disposition'),
-        bytes: body.length,
-        text: new TextDecoder().decode(body),
-      }
-    }, href)
+  const fetched = (href: string, range?: string) =>
+    page.evaluate(
+      async ([url, range]) => {
+        const response = await fetch(url as string, range ? { headers: { range } } : {})
+        const body = new Uint8Array(await response.arrayBuffer())
+        const header = (name: string) => response.headers.get(name)
+        return {
+          status: response.status,
+          type: header('content-type'),
+          length: header('content-length'),
+          disposition: header('content-disposition'),
+          contentRange: header('content-range'),
+          bytes: body.length,
+          text: new TextDecoder().decode(body),
+        }
+      },
+      [href, range],
+    )
   const file = await fetched('/dropbox/download?path=Office%2Fnotes.txt')
   assert.deepEqual(
     { ...file, text: undefined },
@@ -239,10 +243,20 @@ test('connect → account and listing → folder navigation → disconnect', { s
       type: 'application/octet-stream',
       length: '512',
       disposition: `attachment; filename="notes.txt"; filename*=UTF-8''notes.txt`,
+      contentRange: null,
       bytes: 512,
       text: undefined,
     },
   )
+  // A browser's Range (resuming, seeking) goes through to the connector and back.
+  const part = await fetched('/dropbox/download?path=Office%2Fnotes.txt', 'bytes=100-199')
+  assert.deepEqual(
+    [part.status, part.contentRange, part.length, part.text],
+    [206, 'bytes 100-199/512', '100', saved.subarray(100, 200).toString('utf8')],
+  )
+  const beyond = await fetched('/dropbox/download?path=Office%2Fnotes.txt', 'bytes=600-')
+  assert.deepEqual([beyond.status, beyond.contentRange], [416, 'bytes */512'])
+  assert.match(beyond.text, /416 range_not_satisfiable/)
   // A folder or a missing file is the connector's refusal on the main app's HTML page.
   const folder = await fetched('/dropbox/download?path=Office')
   assert.equal(folder.status, 409)

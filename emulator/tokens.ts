@@ -115,14 +115,15 @@ export class TokenStore {
   }
 
   issueAccessToken(grant: Grant, scopes: readonly string[] = grant.scopes): AccessToken {
+    const now = this.#clock.now()
     const token: AccessToken = {
       token: `sl.${randomToken(105)}`,
       grant,
       accountId: grant.accountId,
       scopes: new Set(scopes),
       scope: scopes.join(' '),
-      issuedAt: this.#clock.now(),
-      expiresAt: this.#clock.now() + this.#ttlSeconds * 1000,
+      issuedAt: now,
+      expiresAt: now + this.#ttlSeconds * 1000,
       expired: false,
       revoked: false,
     }

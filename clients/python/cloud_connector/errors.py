@@ -239,7 +239,8 @@ ERRORS_BY_CODE: Dict[str, Type[CloudConnectorError]] = {
 # A code this client does not know yet still lands in the family of its status.
 _BY_STATUS: Dict[int, Type[CloudConnectorError]] = {
     400: BadRequest, 403: Forbidden, 404: NotFoundError, 409: Conflict, 410: SessionProblem,
-    416: RangeNotSatisfiable, 429: UpstreamFailure, 502: UpstreamFailure, 503: UpstreamFailure, 504: UpstreamFailure,
+    416: RangeNotSatisfiable, 429: UpstreamFailure, 502: UpstreamFailure, 503: UpstreamFailure,
+    504: UpstreamFailure,
 }
 
 

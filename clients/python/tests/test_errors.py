@@ -8,7 +8,8 @@ from harness import REPO
 
 def _problem_codes(node, codes):
     if isinstance(node, dict):
-        code = node.get("properties", {}).get("code") if isinstance(node.get("properties"), dict) else None
+        properties = node.get("properties")
+        code = properties.get("code") if isinstance(properties, dict) else None
         if isinstance(code, dict):
             if isinstance(code.get("const"), str):
                 codes.add(code["const"])

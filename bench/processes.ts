@@ -31,6 +31,8 @@ export interface Service {
 }
 
 const READY_TIMEOUT_MS = 60_000
+/** Under valgrind a start takes ~50 times longer. */
+const WRAPPED_READY_MS = 300_000
 
 const TICKS_PER_SECOND = 100
 
@@ -49,8 +51,13 @@ export async function rssOf(pid: number, field = 'VmRSS'): Promise<number> {
 }
 
 /** Polls until `url` answers 200, or fails with the child's output. */
-async function waitReady(url: string, running: RunningProcess, name: string): Promise<void> {
-  const deadline = Date.now() + READY_TIMEOUT_MS
+async function waitReady(
+  url: string,
+  running: RunningProcess,
+  name: string,
+  timeoutMs = READY_TIMEOUT_MS,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
     if (running.child.exitCode !== null) break
     try {
@@ -103,6 +110,14 @@ export async function startEmulatorProcess(options: {
   return { ...asService(running, url), contentUrl: `http://127.0.0.1:${contentPort}` }
 }
 
+/** Extra connector environment for experiments, e.g. BENCH_CONNECTOR_ENV="MALLOC_ARENA_MAX=2". */
+export const BENCH_CONNECTOR_ENV: Record<string, string> = Object.fromEntries(
+  (process.env.BENCH_CONNECTOR_ENV ?? '')
+    .split(' ')
+    .filter(Boolean)
+    .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+)
+
 export const BENCH_APP = { key: 'bench-app-key', secret: 'bench-app-secret' }
 
 export interface ConnectorOptions {
@@ -117,6 +132,8 @@ export interface ConnectorOptions {
   env?: Record<string, string>
   /** Extra `node` flags, e.g. `--cpu-prof`. */
   nodeArgs?: string[]
+  /** A command the process runs under, e.g. valgrind (bench/instructions.ts). */
+  wrapper?: string[]
 }
 
 /**
@@ -153,8 +170,9 @@ export async function startConnector(options: ConnectorOptions): Promise<Service
     [...(options.nodeArgs ?? []), join(PROJECT_ROOT, CONNECTOR_ENTRY)],
     env,
     log,
+    options.wrapper,
   )
-  await waitReady(`${url}/readyz`, running, 'connector')
+  await waitReady(`${url}/readyz`, running, 'connector', options.wrapper && WRAPPED_READY_MS)
   return asService(running, url)
 }
 
@@ -162,15 +180,16 @@ export async function startConnector(options: ConnectorOptions): Promise<Service
 export async function startReferenceProxy(
   env: Record<string, string>,
   nodeArgs: string[] = [],
+  wrapper?: string[],
 ): Promise<Service> {
   const port = await freePort()
-  const running = startProcess([...nodeArgs, join(PROJECT_ROOT, 'bench/reference-proxy.ts')], {
-    PATH: process.env.PATH,
-    ...env,
-    PORT: String(port),
-  })
+  const args = [...nodeArgs, join(PROJECT_ROOT, 'bench/reference-proxy.ts')]
+  const proxyEnv = { PATH: process.env.PATH, ...env, PORT: String(port) }
+  const running = wrapper
+    ? startLogged(args, proxyEnv, 'ignore', wrapper)
+    : startProcess(args, proxyEnv)
   const url = `http://127.0.0.1:${port}`
-  await waitReady(`${url}/healthz`, running, 'reference proxy')
+  await waitReady(`${url}/healthz`, running, 'reference proxy', wrapper && WRAPPED_READY_MS)
   return asService(running, url)
 }
 
@@ -181,12 +200,14 @@ export async function startReferenceProxy(
 function startLogged(
   args: string[],
   env: Record<string, string | undefined>,
-  fd: number,
+  stdout: number | 'ignore',
+  wrapper: string[] = [],
 ): RunningProcess {
-  const child = spawn(process.execPath, args, {
+  const [command, ...rest] = [...wrapper, process.execPath, ...args] as [string, ...string[]]
+  const child = spawn(command, rest, {
     cwd: PROJECT_ROOT,
     env: env as NodeJS.ProcessEnv,
-    stdio: ['ignore', fd, 'pipe'],
+    stdio: ['ignore', stdout, 'pipe'],
   })
   let output = ''
   child.stderr?.on('data', (chunk: Buffer) => {

@@ -34,6 +34,7 @@ import { connectInspector } from './inspector.ts'
 import { runLoad } from './load.ts'
 import { microBenchmarks } from './micro.ts'
 import {
+  BENCH_CONNECTOR_ENV,
   CONNECTOR_ENTRY,
   heapOf,
   type Service,
@@ -84,18 +85,11 @@ const downloadOnly = settings.only?.length === 1 && runDownloads
 const scenarios = LOAD_SCENARIOS.filter(
   (s) => settings.only === null || settings.only.includes(s.id),
 )
-/** Extra connector environment for experiments, e.g. BENCH_CONNECTOR_ENV="MALLOC_ARENA_MAX=2". */
-const extraEnv = Object.fromEntries(
-  (process.env.BENCH_CONNECTOR_ENV ?? '')
-    .split(' ')
-    .filter(Boolean)
-    .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
-)
-const variants: ConnectorVariant[] = [{ name: 'sqlite', env: extraEnv }]
+const variants: ConnectorVariant[] = [{ name: 'sqlite', env: BENCH_CONNECTOR_ENV }]
 if (process.env.BENCH_DATABASE_URL) {
   variants.push({
     name: 'postgres',
-    env: { ...extraEnv, DATABASE_URL: process.env.BENCH_DATABASE_URL },
+    env: { ...BENCH_CONNECTOR_ENV, DATABASE_URL: process.env.BENCH_DATABASE_URL },
   })
 }
 const RESULTS = join(PROJECT_ROOT, 'bench/results')

@@ -180,12 +180,22 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
     draining = true
   })
   // Route schemas compile on first use; the rest right after listening (lazy-schema-compilers.ts).
+  // The end of the warm-up is logged: until then, requests share the CPU with Ajv's code
+  // generation, which a measurement (bench/instructions.ts) has to wait out.
   app.addHook('onListen', (done) => {
+    const started = performance.now()
     schemaCompilers
       .warmUp(() => draining)
-      .catch((error: unknown) => {
-        app.log.error({ err: error }, 'a route schema does not compile')
-      })
+      .then(
+        (compiled) => {
+          if (compiled === 0) return
+          const ms = Math.round(performance.now() - started)
+          app.log.info({ schemas: compiled, ms }, 'route schemas compiled')
+        },
+        (error: unknown) => {
+          app.log.error({ err: error }, 'a route schema does not compile')
+        },
+      )
     done()
   })
   app.addHook('onRequest', async (request, reply) => {

@@ -26,9 +26,9 @@ export interface LazySchemaCompilers {
   pending(): number
   /**
    * Compiles what is left, yielding to requests between schemas, until `stop()` says the app is
-   * closing; rejects on a broken schema.
+   * closing; resolves with how many it compiled, rejects on a broken schema.
    */
-  warmUp(stop?: () => boolean): Promise<void>
+  warmUp(stop?: () => boolean): Promise<number>
 }
 
 export function createLazySchemaCompilers(): LazySchemaCompilers {
@@ -75,11 +75,16 @@ export function createLazySchemaCompilers(): LazySchemaCompilers {
     compilersFactory: { buildValidator, buildSerializer },
     pending: () => uncompiled.size,
     async warmUp(stop = () => false) {
+      let compiled = 0
       for (const compile of [...uncompiled]) {
         await new Promise((resolve) => setImmediate(resolve))
-        if (stop()) return
+        if (stop()) break
+        // A request may have compiled it first, while this loop yielded.
+        if (!uncompiled.has(compile)) continue
         compile()
+        compiled++
       }
+      return compiled
     },
   }
 }

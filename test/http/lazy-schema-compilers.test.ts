@@ -80,10 +80,11 @@ test('nothing compiles before use; the warm-up compiles the rest once and stops 
   const afterOne = compilers.pending()
   assert.ok(afterOne < atReady, 'the used route compiled on first use')
 
-  await compilers.warmUp(() => true)
+  assert.equal(await compilers.warmUp(() => true), 0)
   assert.equal(compilers.pending(), afterOne, 'a stopped warm-up compiles nothing')
-  await compilers.warmUp()
+  assert.equal(await compilers.warmUp(), afterOne, 'the warm-up counts what it compiled')
   assert.equal(compilers.pending(), 0)
+  assert.equal(await compilers.warmUp(), 0, 'nothing is compiled twice')
   assert.equal((await app.inject(EMPTY_NAME)).statusCode, 400)
 })
 

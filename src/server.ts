@@ -2,6 +2,7 @@
  * The process: reads the environment once, listens, and shuts down gracefully on SIGTERM
  * (readiness turns 503, in-flight requests finish, resources close, exit 0).
  */
+import './tick-object-shape.ts'
 import './module-resolution.ts'
 import type { ServerResponse } from 'node:http'
 import { buildApp } from './app.ts'

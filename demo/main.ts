@@ -40,15 +40,30 @@ function portFromEnv(name: string, fallback: number): number {
   return port
 }
 
-function freePort(): Promise<number> {
-  return new Promise((done, reject) => {
+/**
+ * Ports for DEMO_CONNECTOR_PORT=0 and DEMO_CONNECTOR_INTERNAL_PORT=0 are chosen before the
+ * connector starts (they go into its redirect URI), and are free again until it binds them.
+ * A port from `listen(0)` lies in the kernel's ephemeral range (Linux: 32768–60999), from which
+ * any other process's `listen(0)` may take the same one in that window, as a CI run did; a
+ * port below that range is only ever taken by a process that names it.
+ */
+const CHOSEN_PORTS = { from: 20_000, to: 32_767 }
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((done) => {
     const server = createServer()
-    server.once('error', reject)
-    server.listen(0, BIND_HOST, () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => done(port))
-    })
+    server.once('error', () => done(false))
+    server.listen(port, BIND_HOST, () => server.close(() => done(true)))
   })
+}
+
+async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port =
+      CHOSEN_PORTS.from + Math.floor(Math.random() * (CHOSEN_PORTS.to - CHOSEN_PORTS.from))
+    if (await canListen(port)) return port
+  }
+  throw new Error(`no free port between ${CHOSEN_PORTS.from} and ${CHOSEN_PORTS.to}`)
 }
 
 const ports = {

@@ -8,18 +8,19 @@
  * the real connector at full speed: 20,000 requests to warm up, 3 × 20,000 measured (8 in
  * flight), SIGUSR2 to bench/idle-collections.ts, 3 × 20,000 again.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Pool } from 'undici'
 import { createControlClient } from '../emulator/index.ts'
 import { buildBundle } from '../scripts/build.ts'
 import { createIdentityKeys } from '../test/fixtures/identity.ts'
 import { freePort, PROJECT_ROOT } from '../test/process.ts'
 import { connectUsers, createMinter, seedAccounts, userId } from './fixture.ts'
+import { requestAll } from './load.ts'
 import {
   CONNECTOR_ENTRY,
   cpuMsOf,
+  logBetween,
   type Service,
   startConnector,
   startEmulatorProcess,
@@ -30,20 +31,15 @@ const IN_FLIGHT = 8
 const REQUESTS = 20_000
 const ROUNDS = 3
 
-async function load(url: string, assertions: string[]): Promise<void> {
-  const pool = new Pool(url, { connections: IN_FLIGHT })
-  let next = 0
-  const worker = async () => {
-    while (next < REQUESTS) {
-      const i = next++
-      const headers = { 'x-identity-assertion': assertions[i % assertions.length] as string }
-      const response = await pool.request({ method: 'GET', path: '/v1/me', headers })
-      await response.body.dump()
-      if (response.statusCode !== 200) throw new Error(`/v1/me: ${response.statusCode}`)
-    }
-  }
-  await Promise.all(Array.from({ length: IN_FLIGHT }, worker))
-  await pool.close()
+/** REQUESTS of `/v1/me`, spread over the users' assertions. */
+function load(url: string, assertions: string[]): Promise<void> {
+  return requestAll({
+    url,
+    path: '/v1/me',
+    count: REQUESTS,
+    inFlight: IN_FLIGHT,
+    headers: (i) => ({ 'x-identity-assertion': assertions[i % assertions.length] as string }),
+  })
 }
 
 /** CPU µs per request, one figure per round. */
@@ -55,18 +51,6 @@ async function rounds(connector: Service, assertions: string[]): Promise<number[
     figures.push((((await cpuMsOf(connector.pid)) - before) * 1000) / REQUESTS)
   }
   return figures
-}
-
-/** Waits until the connector's log holds `from` and, after it, `to`; returns what lies between. */
-async function logBetween(log: string, from: string, to: string): Promise<string> {
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const text = await readFile(log, 'utf8')
-    const start = text.indexOf(from)
-    const end = start < 0 ? -1 : text.indexOf(to, start)
-    if (end >= 0) return text.slice(start, end)
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-  throw new Error(`no "${from}" … "${to}" in the connector's log`)
 }
 
 if (CONNECTOR_ENTRY.startsWith('dist/')) await buildBundle()

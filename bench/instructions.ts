@@ -24,7 +24,6 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { Pool } from 'undici'
 import { createControlClient } from '../emulator/index.ts'
 import { buildBundle } from '../scripts/build.ts'
 import { createIdentityKeys, TEST_ISSUER } from '../test/fixtures/identity.ts'
@@ -38,14 +37,17 @@ import {
   seedAccounts,
   userId,
 } from './fixture.ts'
+import { requestAll } from './load.ts'
 import {
   BENCH_CONNECTOR_ENV,
   CONNECTOR_ENTRY,
+  logBetween,
   type Service,
   startConnector,
   startEmulatorProcess,
   startReferenceProxy,
 } from './processes.ts'
+import { median } from './report.ts'
 
 const USERS = 50
 /**
@@ -108,28 +110,7 @@ function callgrind(dir: string, name: string): string[] {
   ]
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)] as number
-}
-
 type HeadersFor = (i: number) => Record<string, string>
-
-/** `count` requests, `CONCURRENCY` at a time, each must answer 200. */
-async function drive(url: string, path: string, count: number, headers: HeadersFor): Promise<void> {
-  const pool = new Pool(url, { connections: CONCURRENCY })
-  let next = 0
-  const worker = async () => {
-    while (next < count) {
-      const i = next++
-      const response = await pool.request({ method: 'GET', path, headers: headers(i) })
-      await response.body.dump()
-      if (response.statusCode !== 200) throw new Error(`${path}: ${response.statusCode}`)
-    }
-  }
-  await Promise.all(Array.from({ length: CONCURRENCY }, worker))
-  await pool.close()
-}
 
 /** A window's instructions, with the two parts that do not recur with every request. */
 interface Split {
@@ -213,16 +194,6 @@ async function splitOf(file: string): Promise<Pick<Split, 'compile' | 'gc'>> {
   return { compile, gc }
 }
 
-/** Polls a log file until a line holds `text`. */
-async function waitForLine(file: string, text: string, timeoutMs = 600_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    if ((await readFile(file, 'utf8').catch(() => '')).includes(text)) return
-    await new Promise((resolve) => setTimeout(resolve, 500))
-  }
-  throw new Error(`no "${text}" in ${file} after ${timeoutMs / 1000} s`)
-}
-
 try {
   await run('valgrind', ['--version'])
 } catch {
@@ -253,7 +224,7 @@ try {
   services.push(connector)
   // Under valgrind the background compile of the route schemas outlasts the warm-up requests
   // and would be counted with them (~10,000 instructions per request of Ajv code generation).
-  await waitForLine(join(dir, 'connector.log'), 'route schemas compiled')
+  await logBetween(join(dir, 'connector.log'), 'route schemas compiled', '\n')
   await connectUsers(connector.url, emulator.url, mint, USERS)
   const reference = await startReferenceProxy(
     {
@@ -291,11 +262,11 @@ try {
   for (const [name, service, host, path, [warmup, measured], headers] of table) {
     if (!rowsWanted.includes(name)) continue
     log(`${name}: ${warmup} requests to warm up, ${WINDOWS} × ${measured} counted`)
-    await drive(service.url, path, warmup, headers)
+    await requestAll({ url: service.url, path, count: warmup, inFlight: CONCURRENCY, headers })
     const windows: Split[] = []
     for (let window = 0; window < WINDOWS; window++) {
       const split = await count(service, host, dir, () =>
-        drive(service.url, path, measured, headers),
+        requestAll({ url: service.url, path, count: measured, inFlight: CONCURRENCY, headers }),
       )
       windows.push({
         total: split.total / measured,

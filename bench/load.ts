@@ -4,6 +4,7 @@
  * milliseconds: its own histogram keeps whole milliseconds, too coarse for p99 ratios.
  */
 import autocannon from 'autocannon'
+import { Pool } from 'undici'
 
 export interface LoadSpec {
   url: string
@@ -75,4 +76,30 @@ export function percentile(sorted: ArrayLike<number>, q: number): number {
   if (sorted.length === 0) return Number.NaN
   const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))
   return sorted[index] as number
+}
+
+/**
+ * `count` GET requests of `path`, `inFlight` at a time, each of which must answer 200: a fixed
+ * amount of work to count CPU or instructions against (bench/instructions.ts, after-idle.ts).
+ */
+export async function requestAll(options: {
+  url: string
+  path: string
+  count: number
+  inFlight: number
+  headers: (i: number) => Record<string, string>
+}): Promise<void> {
+  const { url, path, count, inFlight, headers } = options
+  const pool = new Pool(url, { connections: inFlight })
+  let next = 0
+  const worker = async () => {
+    while (next < count) {
+      const i = next++
+      const response = await pool.request({ method: 'GET', path, headers: headers(i) })
+      await response.body.dump()
+      if (response.statusCode !== 200) throw new Error(`${path}: ${response.statusCode}`)
+    }
+  }
+  await Promise.all(Array.from({ length: inFlight }, worker))
+  await pool.close()
 }

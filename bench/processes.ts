@@ -118,6 +118,27 @@ export const BENCH_CONNECTOR_ENV: Record<string, string> = Object.fromEntries(
     .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
 )
 
+/**
+ * Polls a process's log file until it holds `from` and, after it, `to`; returns what lies
+ * between (a process under valgrind may take minutes, hence the long default).
+ */
+export async function logBetween(
+  file: string,
+  from: string,
+  to: string,
+  timeoutMs = 600_000,
+): Promise<string> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    const text = await readFile(file, 'utf8').catch(() => '')
+    const start = text.indexOf(from)
+    const end = start < 0 ? -1 : text.indexOf(to, start)
+    if (end >= 0) return text.slice(start, end)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  throw new Error(`no "${from}" … "${to}" in ${file} after ${timeoutMs / 1000} s`)
+}
+
 export const BENCH_APP = { key: 'bench-app-key', secret: 'bench-app-secret' }
 
 export interface ConnectorOptions {

@@ -80,7 +80,7 @@ const TARGET = {
   soakDrift: 0.05,
 }
 
-function median(values: number[]): number {
+export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b)
   const mid = sorted.length >> 1
   return sorted.length % 2

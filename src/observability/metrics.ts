@@ -2,7 +2,8 @@
  * The service's Prometheus metrics (contract §5 `/metrics`). Core code records through this
  * small interface; one registry per app keeps tests that build several apps independent.
  */
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client'
+import { RequestPathCounter, RequestPathHistogram } from './request-path-metrics.ts'
 
 export type UpstreamOutcome =
   | 'ok'
@@ -36,20 +37,24 @@ export interface Metrics {
   setRevocationQueueDepth(depth: number): void
 }
 
+export const REQUEST_DURATION_BUCKETS = [
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+]
+
 export function createMetrics(): Metrics {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry })
-  const requestDuration = new Histogram({
+  const requestDuration = new RequestPathHistogram({
     name: 'http_request_duration_seconds',
     help: 'Duration of HTTP requests by route pattern, status and calling service.',
-    labelNames: ['method', 'route', 'status_code', 'caller'] as const,
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    labelNames: ['method', 'route', 'status_code', 'caller'],
+    buckets: REQUEST_DURATION_BUCKETS,
     registers: [registry],
   })
-  const upstreamCalls = new Counter({
+  const upstreamCalls = new RequestPathCounter({
     name: 'upstream_calls_total',
     help: 'Calls to the cloud provider by operation and outcome.',
-    labelNames: ['operation', 'outcome'] as const,
+    labelNames: ['operation', 'outcome'],
     registers: [registry],
   })
   const tokenRefreshes = new Counter({
@@ -69,30 +74,11 @@ export function createMetrics(): Metrics {
     help: 'Grants waiting in the durable revocation queue (Dropbox could not be reached).',
     registers: [registry],
   })
-  // Label sets are few (routes × methods × statuses); a bound child per set skips prom-client's
-  // per-call label hashing on the request path.
-  const durationByLabels = new Map<string, { observe(seconds: number): void }>()
-  const upstreamByLabels = new Map<string, { inc(): void }>()
   return {
     registry,
-    observeRequest: (method, route, status, seconds, caller = '') => {
-      const key = `${method} ${status} ${route} ${caller}`
-      let child = durationByLabels.get(key)
-      if (child === undefined) {
-        child = requestDuration.labels(method, route, String(status), caller)
-        durationByLabels.set(key, child)
-      }
-      child.observe(seconds)
-    },
-    countUpstreamCall: (operation, outcome) => {
-      const key = `${outcome} ${operation}`
-      let child = upstreamByLabels.get(key)
-      if (child === undefined) {
-        child = upstreamCalls.labels(operation, outcome)
-        upstreamByLabels.set(key, child)
-      }
-      child.inc()
-    },
+    observeRequest: (method, route, status, seconds, caller = '') =>
+      requestDuration.observe([method, route, status, caller], seconds),
+    countUpstreamCall: (operation, outcome) => upstreamCalls.inc([operation, outcome]),
     countTokenRefresh: (outcome) => tokenRefreshes.inc({ outcome }),
     countRevocation: (outcome) => revocations.inc({ outcome }),
     setRevocationQueueDepth: (depth) => revocationQueue.set(depth),

@@ -32,6 +32,10 @@ export function toCloudAccount(raw: unknown): CloudAccount {
   }
 }
 
+function isByteCount(value: unknown): value is number {
+  return Number.isSafeInteger(value) && (value as number) >= 0
+}
+
 function toEntry(raw: Json, path: string, operation = 'files/list_folder'): CloudEntry | null {
   const tag = raw['.tag']
   if (tag === 'deleted') return null
@@ -43,12 +47,14 @@ function toEntry(raw: Json, path: string, operation = 'files/list_folder'): Clou
     throw upstreamMalformed(operation)
   }
   if (tag === 'folder') return { type: 'folder', id: raw.id, name: raw.name, path }
+  // A byte count; JSON.parse turns `1e400` into Infinity, and the listing is serialized natively.
+  if (raw.size !== undefined && !isByteCount(raw.size)) throw upstreamMalformed(operation)
   return {
     type: 'file',
     id: raw.id,
     name: raw.name,
     path,
-    size: typeof raw.size === 'number' ? raw.size : 0,
+    size: raw.size ?? 0,
     modifiedAt: typeof raw.server_modified === 'string' ? raw.server_modified : undefined,
     rev: typeof raw.rev === 'string' ? raw.rev : undefined,
     contentHash: typeof raw.content_hash === 'string' ? raw.content_hash : undefined,

@@ -14,24 +14,29 @@ import type Database from 'better-sqlite3'
 const MAX_ROWS = 10_000
 
 export class UnchangedReads<Row> {
-  readonly #changes: Database.Statement<[], [number, number]>
+  // Two statements rather than one `select` of both: the table-valued `pragma_data_version()`
+  // costs a virtual-table scan, 12,300 machine instructions per check against 7,800 for the pair
+  // (valgrind, issue 18). Separate reads are safe: a commit between them or before the row read
+  // moves `data_version` for the next check, which then drops what was read.
+  readonly #dataVersion: Database.Statement<[], number>
+  readonly #ownChanges: Database.Statement<[], number>
   readonly #rows = new Map<string, Row | undefined>()
-  #seen: [number, number] = [-1, -1]
+  #seenVersion = -1
+  #seenChanges = -1
 
   constructor(sqlite: Database.Database) {
-    this.#changes = sqlite
-      .prepare<[], [number, number]>(
-        'select (select data_version from pragma_data_version()), total_changes()',
-      )
-      .raw()
+    this.#dataVersion = sqlite.prepare<[], number>('PRAGMA data_version').pluck()
+    this.#ownChanges = sqlite.prepare<[], number>('select total_changes()').pluck()
   }
 
   /** `read()`'s answer for `key`, from memory when nothing changed since it was read. */
   get(key: string, read: () => Row | undefined): Row | undefined {
-    const now = this.#changes.get() as [number, number]
-    if (now[0] !== this.#seen[0] || now[1] !== this.#seen[1]) {
+    const version = this.#dataVersion.get() as number
+    const changes = this.#ownChanges.get() as number
+    if (version !== this.#seenVersion || changes !== this.#seenChanges) {
       this.#rows.clear()
-      this.#seen = now
+      this.#seenVersion = version
+      this.#seenChanges = changes
     } else if (this.#rows.has(key)) {
       return this.#rows.get(key)
     }

@@ -4,7 +4,6 @@
  */
 import './tick-object-shape.ts'
 import './module-resolution.ts'
-import type { ServerResponse } from 'node:http'
 import { buildApp } from './app.ts'
 import { ConfigError, loadConfig } from './config.ts'
 import { listen } from './http/listeners.ts'
@@ -23,17 +22,8 @@ async function main() {
     throw error
   }
 
+  // Answers sent during the drain close their connections (the onSend hook in app.ts).
   const app = await buildApp(config)
-  // Responses not yet sent when shutdown starts carry `Connection: close`: otherwise their
-  // keep-alive sockets outlive the drain (Fastify's keepAliveTimeout is 72 s, the grace 25 s)
-  // and the process would always end in the grace-period exit 1 under real traffic.
-  const unsent = new Set<ServerResponse>()
-  for (const server of [app.server, app.internalServer]) {
-    server.on('request', (_request, response: ServerResponse) => {
-      unsent.add(response)
-      response.once('close', () => unsent.delete(response))
-    })
-  }
   let shuttingDown = false
   const shutdown = async (signal: string) => {
     if (shuttingDown) return
@@ -44,9 +34,6 @@ async function main() {
       process.exit(1)
     }, SHUTDOWN_GRACE_MS)
     timer.unref()
-    for (const response of unsent) {
-      if (!response.headersSent) response.setHeader('connection', 'close')
-    }
     await app.close()
     app.log.info('shut down cleanly')
     process.exit(0)

@@ -1,5 +1,5 @@
 /**
- * `node bench/callgrind-names.ts <dump> [--inclusive]`: `callgrind_annotate` of a dump kept by
+ * `node bench/callgrind-names.ts <dump> [--inclusive] [--callers | --callees]`: `callgrind_annotate` of a dump kept by
  * `INSTRUCTIONS_KEEP=1 npm run bench:instructions`, with V8's machine code named.
  *
  * callgrind knows the node binary's symbols but sees JIT-compiled JavaScript as bare addresses.
@@ -44,7 +44,9 @@ function nameAt(objects: CodeObject[], address: bigint): string | undefined {
 
 const [dump, ...flags] = process.argv.slice(2)
 if (!dump) {
-  process.stderr.write('usage: node bench/callgrind-names.ts <callgrind dump> [--inclusive]\n')
+  process.stderr.write(
+    'usage: node bench/callgrind-names.ts <callgrind dump> [--inclusive] [--callers | --callees]\n',
+  )
   process.exit(2)
 }
 // Dumps are named `<service>.<pid>.<n>` (bench/instructions.ts).
@@ -52,7 +54,14 @@ const pid = basename(dump).split('.')[1]
 const objects = await readPerfMap(`/tmp/perf-${pid}.map`)
 const { stdout } = await promisify(execFile)(
   'callgrind_annotate',
-  ['--threshold=99', ...(flags.includes('--inclusive') ? ['--inclusive=yes'] : []), dump],
+  [
+    '--threshold=99',
+    ...(flags.includes('--inclusive') ? ['--inclusive=yes'] : []),
+    // Each function with its callers above it (who concatenates strings?), or its callees below.
+    ...(flags.includes('--callers') ? ['--tree=caller'] : []),
+    ...(flags.includes('--callees') ? ['--tree=calling'] : []),
+    dump,
+  ],
   { maxBuffer: 256 * 1024 * 1024 },
 )
 process.stdout.write(

@@ -213,7 +213,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
       done()
       return
     }
-    reply.header('connection', 'close')
+    // `Connection: close` comes from the onSend hook, as on every answer during the drain.
     sendProblem(
       reply,
       toProblem('shutting_down', 'This instance is shutting down; retry the request.'),

@@ -10,6 +10,7 @@ import { ACCOUNT_IDS } from '../../emulator/index.ts'
 import type { CloudEntry, CloudListing } from '../../src/cloud/models.ts'
 import { listingView, serializeListing } from '../../src/http/routes/cloud.ts'
 import { EntrySchema, ListingSchema } from '../../src/http/schemas/cloud.ts'
+import { seededRandom } from '../seeded-random.ts'
 import { startStack } from '../stack.ts'
 
 const schemaSerializer = SerializerSelector()({ Entry: EntrySchema }, {})({
@@ -68,11 +69,7 @@ function randomEntry(next: () => number): CloudEntry {
 }
 
 test('the listing serializes to the bytes of its schema serializer', () => {
-  let seed = 7
-  const next = () => {
-    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31
-    return seed / 2 ** 31
-  }
+  const next = seededRandom(7)
   for (let i = 0; i < 300; i++) {
     const listing: CloudListing = {
       path: next() < 0.2 ? null : randomText(next),

@@ -6,6 +6,7 @@ import {
   RequestPathCounter,
   RequestPathHistogram,
 } from '../../src/observability/request-path-metrics.ts'
+import { seededRandom } from '../seeded-random.ts'
 
 const LABELS = ['method', 'route', 'status_code', 'caller']
 
@@ -23,11 +24,7 @@ const LABEL_SETS: Array<[string, string, number, string]> = [
 function observations(
   count: number,
 ): Array<{ labels: [string, string, number, string]; value: number }> {
-  let seed = 42
-  const next = () => {
-    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31
-    return seed / 2 ** 31
-  }
+  const next = seededRandom(42)
   const special = [0, ...REQUEST_DURATION_BUCKETS, 10.000001, 120, 1e-9]
   return Array.from({ length: count }, (_, i) => ({
     labels: LABEL_SETS[Math.floor(next() * LABEL_SETS.length)] as [string, string, number, string],

@@ -139,6 +139,14 @@ export async function logBetween(
   throw new Error(`no "${from}" … "${to}" in ${file} after ${timeoutMs / 1000} s`)
 }
 
+/**
+ * Extra connector `node` flags for experiments, e.g. BENCH_CONNECTOR_NODE_ARGS="--max-semi-space-size=8"
+ * (some of V8's heap flags, `--min-semi-space-size` among them, are refused in NODE_OPTIONS).
+ */
+export const BENCH_CONNECTOR_NODE_ARGS = (process.env.BENCH_CONNECTOR_NODE_ARGS ?? '')
+  .split(' ')
+  .filter(Boolean)
+
 export const BENCH_APP = { key: 'bench-app-key', secret: 'bench-app-secret' }
 
 export interface ConnectorOptions {
@@ -188,7 +196,11 @@ export async function startConnector(options: ConnectorOptions): Promise<Service
   // The request log goes to a file, as a log shipper would take it: its cost stays measured.
   const log = openSync(join(options.dir, 'connector.log'), 'a')
   const running = startLogged(
-    [...(options.nodeArgs ?? []), join(PROJECT_ROOT, CONNECTOR_ENTRY)],
+    [
+      ...BENCH_CONNECTOR_NODE_ARGS,
+      ...(options.nodeArgs ?? []),
+      join(PROJECT_ROOT, CONNECTOR_ENTRY),
+    ],
     env,
     log,
     options.wrapper,

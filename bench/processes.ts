@@ -110,13 +110,28 @@ export async function startEmulatorProcess(options: {
   return { ...asService(running, url), contentUrl: `http://127.0.0.1:${contentPort}` }
 }
 
-/** Extra connector environment for experiments, e.g. BENCH_CONNECTOR_ENV="MALLOC_ARENA_MAX=2". */
+function words(value: string | undefined): string[] {
+  return (value ?? '').split(' ').filter(Boolean)
+}
+
+/*
+ * Experiment knobs for every connector startConnector starts; the cold start (cold-start.ts)
+ * keeps the deployed command and environment.
+ */
+
+/** Extra connector environment, e.g. BENCH_CONNECTOR_ENV="MALLOC_ARENA_MAX=2". */
 export const BENCH_CONNECTOR_ENV: Record<string, string> = Object.fromEntries(
-  (process.env.BENCH_CONNECTOR_ENV ?? '')
-    .split(' ')
-    .filter(Boolean)
-    .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+  words(process.env.BENCH_CONNECTOR_ENV).map((pair) => [
+    pair.slice(0, pair.indexOf('=')),
+    pair.slice(pair.indexOf('=') + 1),
+  ]),
 )
+
+/**
+ * Extra connector `node` flags, e.g. BENCH_CONNECTOR_NODE_ARGS="--max-semi-space-size=8" (some
+ * of V8's heap flags, `--min-semi-space-size` among them, are refused in NODE_OPTIONS).
+ */
+export const BENCH_CONNECTOR_NODE_ARGS = words(process.env.BENCH_CONNECTOR_NODE_ARGS)
 
 /**
  * Polls a process's log file until it holds `from` and, after it, `to`; returns what lies
@@ -138,14 +153,6 @@ export async function logBetween(
   }
   throw new Error(`no "${from}" … "${to}" in ${file} after ${timeoutMs / 1000} s`)
 }
-
-/**
- * Extra connector `node` flags for experiments, e.g. BENCH_CONNECTOR_NODE_ARGS="--max-semi-space-size=8"
- * (some of V8's heap flags, `--min-semi-space-size` among them, are refused in NODE_OPTIONS).
- */
-export const BENCH_CONNECTOR_NODE_ARGS = (process.env.BENCH_CONNECTOR_NODE_ARGS ?? '')
-  .split(' ')
-  .filter(Boolean)
 
 export const BENCH_APP = { key: 'bench-app-key', secret: 'bench-app-secret' }
 

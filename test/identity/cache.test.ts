@@ -89,3 +89,21 @@ test('cacheSize 0 verifies every call', async () => {
   await verifier.verify(token)
   assert.deepEqual(verifier.stats(), { cacheHits: 0, signatureChecks: 2 })
 })
+
+test('verifyCached answers from the cache alone, synchronously, with verify’s answers', async () => {
+  const { keys, verifier, at } = await setup()
+  const token = await keys.sign(claimsAt({ exp: NOW + 60 }))
+  // Not yet verified: no signature check here, verify must do it.
+  assert.equal(verifier.verifyCached(token), undefined)
+  assert.deepEqual(verifier.stats(), { cacheHits: 0, signatureChecks: 0 })
+  const verified = await verifier.verify(token)
+  assert.deepEqual(verifier.verifyCached(token), verified)
+  assert.deepEqual(verifier.stats(), { cacheHits: 1, signatureChecks: 1 })
+  assert.throws(() => verifier.verifyCached(''), invalidIdentity(/empty/))
+  // An expired hit throws the same failure and leaves the cache, so verify re-checks it.
+  at(60 + 30)
+  assert.throws(() => verifier.verifyCached(token), invalidIdentity(/has expired/))
+  assert.equal(verifier.verifyCached(token), undefined)
+  await assert.rejects(verifier.verify(token), invalidIdentity(/has expired/))
+  assert.deepEqual(verifier.stats(), { cacheHits: 1, signatureChecks: 2 })
+})

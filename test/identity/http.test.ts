@@ -4,10 +4,11 @@ import type { AddressInfo } from 'node:net'
 import { after, before, type TestContext, test } from 'node:test'
 import type { FastifyInstance } from 'fastify'
 import identity, { requireIdentity } from '../../src/http/plugins/identity.ts'
+import { createCallers } from '../../src/identity/callers.ts'
 import { createIdentityVerifier, type IdentityVerifier } from '../../src/identity/verifier.ts'
 import { identityEnv, TEST_AUDIENCE, TEST_ISSUER } from '../fixtures/identity.ts'
 import { buildTestApp } from '../helper.ts'
-import { type AttackContext, buildAttacks, claimsAt, NOW_MS } from './attacks.ts'
+import { type AttackContext, buildAttacks, claimsAt, NOW, NOW_MS } from './attacks.ts'
 
 const PROBLEM = 'application/problem+json; charset=utf-8'
 const HEADER = 'x-identity-assertion'
@@ -197,4 +198,62 @@ test('a header sent twice on the wire is refused, whatever the values', async (t
     assert.equal(response.status, 401)
     assert.match(JSON.parse(response.body).detail, /must appear exactly once/)
   }
+})
+
+test('an assertion answered from the cache is held to the same checks and audit lines', async (t) => {
+  let now = NOW_MS
+  const cached = await createIdentityVerifier({
+    jwks: { keys: [...context.keys.jwks.keys, ...context.ecKeys.jwks.keys] },
+    issuer: TEST_ISSUER,
+    audience: TEST_AUDIENCE,
+    clock: () => now,
+  })
+  const audits: Array<{ event: string; fields: Record<string, unknown> }> = []
+  // The EC key's caller may read the workspace only: `me` is refused with 403.
+  const callers = createCallers({
+    main: { kids: [context.keys.kid], operations: ['me'] },
+    indexer: { kids: [context.ecKeys.kid], operations: ['workspace.read'] },
+  })
+  const { app } = await buildTestApp(t, {
+    env: identityEnv(context.keys, context.ecKeys),
+    extraRoutes: (root) => {
+      root.register(
+        async (v1) => {
+          await v1.register(identity, {
+            verifier: cached,
+            callers,
+            audit: (event, fields = {}) => audits.push({ event, fields }),
+          })
+          v1.get('/whoami', { config: { operation: 'me' } }, async (request) =>
+            requireIdentity(request),
+          )
+        },
+        { prefix: '/cached-v1' },
+      )
+    },
+  })
+  const call = (token: string) =>
+    app.inject({ method: 'GET', url: '/cached-v1/whoami', headers: { [HEADER]: token } })
+  const token = await context.keys.sign(claimsAt({ sub: 'user-7', exp: NOW + 60 }))
+  const other = await context.ecKeys.sign(claimsAt({ sub: 'user-8', exp: NOW + 60 }))
+  for (let round = 0; round < 2; round++) {
+    const response = await call(token)
+    assert.equal(response.statusCode, 200)
+    assert.deepEqual(response.json(), { userId: 'user-7', caller: 'main' })
+    assert.equal((await call(other)).statusCode, 403)
+  }
+  assert.deepEqual(cached.stats(), { cacheHits: 2, signatureChecks: 2 })
+  assert.deepEqual(
+    audits.map(({ event, fields }) => [event, fields.user, fields.caller]),
+    [
+      ['operation_not_allowed', 'user-8', 'indexer'],
+      ['operation_not_allowed', 'user-8', 'indexer'],
+    ],
+  )
+  now = NOW_MS + 90_000
+  assertRejected(await call(token), /has expired/)
+  const last = audits.at(-1)
+  assert.equal(last?.event, 'identity_rejected')
+  assert.match(String(last?.fields.reason), /has expired/)
+  assert.equal(last?.fields.kid, context.keys.kid)
 })

@@ -25,7 +25,11 @@ import {
   type Operation,
 } from '../../identity/callers.ts'
 import { identityFailure } from '../../identity/failures.ts'
-import { type IdentityVerifier, MAX_ASSERTION_BYTES } from '../../identity/verifier.ts'
+import {
+  type IdentityVerifier,
+  MAX_ASSERTION_BYTES,
+  type VerifiedIdentity,
+} from '../../identity/verifier.ts'
 import { type Audit, createAudit } from '../../observability/audit.ts'
 
 export interface RequestIdentity {
@@ -64,7 +68,9 @@ export function requireIdentity(request: FastifyRequest): RequestIdentity {
 function occurrences(rawHeaders: string[]): number {
   let count = 0
   for (let i = 0; i < rawHeaders.length; i += 2) {
-    if (rawHeaders[i]?.toLowerCase() === HEADER) count++
+    const name = rawHeaders[i] as string
+    // The length first: lower-casing every header name of every request is what this costs.
+    if (name.length === HEADER.length && name.toLowerCase() === HEADER) count++
   }
   return count
 }
@@ -112,18 +118,17 @@ const identity: FastifyPluginAsync<IdentityPluginOptions> = async (app, options)
       )
     }
   })
-  app.addHook('onRequest', async (request) => {
-    let verified: { userId: string; kid: string }
-    try {
-      verified = await verifier.verify(readAssertion(request))
-    } catch (error) {
-      audit('identity_rejected', {
-        reason: (error as Error).message,
-        kid: claimedKid(request),
-        peer: request.socket.remoteAddress,
-      })
-      throw error
-    }
+  /** The audit line of a refused assertion; gives the error back for `done`. */
+  const rejected = (request: FastifyRequest, error: unknown): Error => {
+    audit('identity_rejected', {
+      reason: (error as Error).message,
+      kid: claimedKid(request),
+      peer: request.socket.remoteAddress,
+    })
+    return error as Error
+  }
+  /** Caller and permission of a verified assertion: the refusal, or undefined once admitted. */
+  const admit = (request: FastifyRequest, verified: VerifiedIdentity): Error | undefined => {
     const caller = callers.callerFor(verified.kid)
     if (caller === undefined) {
       const failure = identityFailure('the signing key belongs to no configured caller')
@@ -133,17 +138,39 @@ const identity: FastifyPluginAsync<IdentityPluginOptions> = async (app, options)
         user: verified.userId,
         peer: request.socket.remoteAddress,
       })
-      throw failure
+      return failure
     }
     const operation = request.routeOptions.config.operation as Operation
     if (!allows(caller, operation)) {
       audit('operation_not_allowed', { user: verified.userId, caller: caller.name, operation })
-      throw new ServiceError(
+      return new ServiceError(
         'operation_not_allowed',
         `the caller "${caller.name}" may not call the operation "${operation}"`,
       )
     }
     request.identity = { userId: verified.userId, caller: caller.name }
+    return undefined
+  }
+  // A callback hook: an assertion seen before is answered from the verifier's cache without a
+  // promise or a microtask turn; only a new one waits for its signature check.
+  app.addHook('onRequest', (request, _reply, done) => {
+    let token: string
+    let cached: VerifiedIdentity | undefined
+    try {
+      token = readAssertion(request)
+      cached = verifier.verifyCached(token)
+    } catch (error) {
+      done(rejected(request, error))
+      return
+    }
+    if (cached !== undefined) {
+      done(admit(request, cached))
+      return
+    }
+    verifier.verify(token).then(
+      (verified) => done(admit(request, verified)),
+      (error: unknown) => done(rejected(request, error)),
+    )
   })
 }
 

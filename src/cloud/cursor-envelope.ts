@@ -8,7 +8,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import { CURSOR_TAG_LENGTH, type CursorKey, type CursorKeys } from '../vault/cursor-keys.ts'
 import { CloudError } from './errors.ts'
-import type { CloudListing } from './models.ts'
+import type { CloudListing, DownloadRequest, ListFolderRequest } from './models.ts'
 import type { CloudClient } from './protocols.ts'
 
 export interface CursorBinding {
@@ -65,27 +65,51 @@ export class CursorEnvelope {
 
 /**
  * The client with sealed cursors out and opened cursors in; every other method is the client's
- * own (a proxy, so operations added to `CloudClient` later pass through unchanged).
+ * own, passed through (an operation added to `CloudClient` must be added here: the compiler
+ * says so).
  */
 export function withBoundCursors(
   client: CloudClient,
   envelope: CursorEnvelope,
   binding: CursorBinding,
 ): CloudClient {
-  const sealed = (listing: CloudListing): CloudListing => ({
-    ...listing,
-    cursor: envelope.seal(listing.cursor, binding),
-  })
-  const listFolder: CloudClient['listFolder'] = async (request) =>
-    sealed(await client.listFolder(request))
-  const listFolderContinue: CloudClient['listFolderContinue'] = async (cursor) =>
-    sealed(await client.listFolderContinue(envelope.open(cursor, binding)))
-  return new Proxy(client, {
-    get(target, property) {
-      if (property === 'listFolder') return listFolder
-      if (property === 'listFolderContinue') return listFolderContinue
-      const value = Reflect.get(target, property, target)
-      return typeof value === 'function' ? value.bind(target) : value
-    },
-  })
+  return new CursorBoundClient(client, envelope, binding)
+}
+
+/** A plain class, not a Proxy: a trap and a `bind` on every method read, per request, cost more. */
+class CursorBoundClient implements CloudClient {
+  readonly #client: CloudClient
+  readonly #envelope: CursorEnvelope
+  readonly #binding: CursorBinding
+
+  constructor(client: CloudClient, envelope: CursorEnvelope, binding: CursorBinding) {
+    this.#client = client
+    this.#envelope = envelope
+    this.#binding = binding
+  }
+
+  getCurrentAccount() {
+    return this.#client.getCurrentAccount()
+  }
+
+  async listFolder(request: ListFolderRequest): Promise<CloudListing> {
+    return this.#sealed(await this.#client.listFolder(request))
+  }
+
+  async listFolderContinue(cursor: string): Promise<CloudListing> {
+    const upstream = this.#envelope.open(cursor, this.#binding)
+    return this.#sealed(await this.#client.listFolderContinue(upstream))
+  }
+
+  getMetadata(path: string) {
+    return this.#client.getMetadata(path)
+  }
+
+  download(request: DownloadRequest) {
+    return this.#client.download(request)
+  }
+
+  #sealed(listing: CloudListing): CloudListing {
+    return { ...listing, cursor: this.#envelope.seal(listing.cursor, this.#binding) }
+  }
 }

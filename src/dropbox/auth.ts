@@ -145,11 +145,13 @@ export class DropboxAuth implements CloudAuth {
     const { transport, policy, metrics } = this.#service
     const operation = 'auth/token/revoke'
     try {
-      await callWithRetries(policy, async (signal) => {
+      await callWithRetries(policy, async (deadline) => {
         try {
-          await new Dropbox({ accessToken, fetch: transport.fetch }).authTokenRevoke({ signal })
+          await new Dropbox({ accessToken, fetch: transport.fetch }).authTokenRevoke({
+            signal: deadline.signal,
+          })
         } catch (raw) {
-          const { error, outcome } = translateDropboxError(raw, operation, signal)
+          const { error, outcome } = translateDropboxError(raw, operation, deadline)
           metrics.countUpstreamCall(operation, outcome)
           throw error
         }
@@ -178,7 +180,7 @@ export class DropboxAuth implements CloudAuth {
     const { transport, metrics } = this.#service
     const policy = retry ? this.#service.policy : { ...this.#service.policy, maxAttempts: 1 }
     const credentials = Buffer.from(`${this.#app.appKey}:${this.#app.appSecret}`).toString('base64')
-    return callWithRetries(policy, async (signal) => {
+    return callWithRetries(policy, async (deadline) => {
       let response: Response
       try {
         response = (await transport.fetch(`${transport.apiBaseUrl}/oauth2/token`, {
@@ -188,18 +190,18 @@ export class DropboxAuth implements CloudAuth {
             'content-type': 'application/x-www-form-urlencoded',
           },
           body: encodeQuery(params),
-          signal,
+          deadline,
         })) as unknown as Response
       } catch {
-        metrics.countUpstreamCall(operation, signal.aborted ? 'timeout' : 'network_error')
-        throw signal.aborted ? upstreamTimeout() : upstreamUnavailable()
+        metrics.countUpstreamCall(operation, deadline.aborted ? 'timeout' : 'network_error')
+        throw deadline.aborted ? upstreamTimeout() : upstreamUnavailable()
       }
       let body: TokenResponse
       try {
         body = (await response.json()) as TokenResponse
       } catch {
-        metrics.countUpstreamCall(operation, signal.aborted ? 'timeout' : 'malformed')
-        if (signal.aborted) throw upstreamTimeout()
+        metrics.countUpstreamCall(operation, deadline.aborted ? 'timeout' : 'malformed')
+        if (deadline.aborted) throw upstreamTimeout()
         if (response.status >= 500) throw upstreamUnavailable()
         throw upstreamMalformed(operation)
       }

@@ -6,6 +6,7 @@
  * "JSON in HTTP headers").
  */
 import { DropboxResponseError } from 'dropbox'
+import type { Deadline } from '../cloud/deadline.ts'
 import { RangeNotSatisfiableError, upstreamMalformed } from '../cloud/errors.ts'
 import type { CloudDownload, CloudEntry } from '../cloud/models.ts'
 import { headerJson } from '../header-json.ts'
@@ -30,7 +31,7 @@ export interface DownloadCall {
   pathRoot: string | undefined
   dropboxPath: string
   range: string | undefined
-  deadline: AbortSignal
+  deadline: Deadline
   cancel: AbortSignal | undefined
 }
 

@@ -10,6 +10,7 @@
  */
 import type { Readable } from 'node:stream'
 import { Agent } from 'undici'
+import type { Deadline } from '../cloud/deadline.ts'
 
 export interface ContentResponse {
   status: number
@@ -22,7 +23,7 @@ export interface ContentTransport {
   post(
     route: string,
     headers: Record<string, string>,
-    signals: { deadline: AbortSignal; cancel?: AbortSignal },
+    signals: { deadline: Deadline; cancel?: AbortSignal },
   ): Promise<ContentResponse>
   close(): Promise<void>
 }
@@ -37,9 +38,8 @@ export function createContentTransport(baseUrl: string): ContentTransport {
       const controller = new AbortController()
       const onDeadline = () => controller.abort(deadline.reason)
       const onCancel = () => controller.abort(cancel?.reason)
-      if (deadline.aborted) onDeadline()
       if (cancel?.aborted) onCancel()
-      deadline.addEventListener('abort', onDeadline, { once: true })
+      const forgetDeadline = deadline.watch(onDeadline)
       cancel?.addEventListener('abort', onCancel, { once: true })
       const forgetCancel = () => cancel?.removeEventListener('abort', onCancel)
       try {
@@ -64,7 +64,7 @@ export function createContentTransport(baseUrl: string): ContentTransport {
         forgetCancel()
         throw error
       } finally {
-        deadline.removeEventListener('abort', onDeadline)
+        forgetDeadline()
       }
     },
     close: () => agent.close(),

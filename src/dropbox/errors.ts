@@ -76,7 +76,7 @@ export interface TranslatedError {
 export function translateDropboxError(
   raw: unknown,
   operation: string,
-  deadline: AbortSignal,
+  deadline: { readonly aborted: boolean },
 ): TranslatedError {
   if (deadline.aborted) return { error: upstreamTimeout(), outcome: 'timeout' }
   // Already ours (a mapper refused the answer, or a download's range was refused).

@@ -9,6 +9,7 @@
  * (docs/performance.md). Every caller reads whole bodies, so nothing is lost by buffering.
  */
 import { Agent, type Dispatcher } from 'undici'
+import { Deadline } from '../cloud/deadline.ts'
 import { CloudError } from '../cloud/errors.ts'
 
 const SDK_API_ORIGINS = ['https://api.dropboxapi.com', 'https://api.dropbox.com']
@@ -17,7 +18,10 @@ export interface TransportRequestInit {
   method?: string
   headers?: Record<string, string>
   body?: string | null
+  /** What the SDK passes (fetch's own option). */
   signal?: AbortSignal
+  /** What our calls pass: the call's deadline, watched without EventTarget's cost. */
+  deadline?: Deadline
 }
 
 export interface TransportHeaders {
@@ -28,7 +32,9 @@ export interface TransportResponse {
   readonly status: number
   readonly ok: boolean
   readonly headers: TransportHeaders
-  /** Reads the whole body; every response must be read once (it frees the connection). */
+  /** The whole body: the transport collects every answer before it resolves. */
+  readonly bodyText: string
+  /** `bodyText`, as fetch gives it (the SDK reads this). */
   text(): Promise<string>
   /** `JSON.parse` of `text()`: a malformed body rejects with a `SyntaxError`, as in fetch. */
   json(): Promise<unknown>
@@ -61,24 +67,31 @@ export function createDropboxTransport(
   maxResponseBytes = DEFAULT_MAX_RESPONSE_BYTES,
 ): DropboxTransport {
   const agent = new Agent({ connections: 256, keepAliveTimeout: 30_000, pipelining: 1 })
+  // Built once: a string made per call is hashed again by the Agent's map of origins, and
+  // `URL#origin` makes a new one on every read (docs/performance.md, 2026-12-03).
+  const sdkPrefixes = SDK_API_ORIGINS.map((origin) => `${origin}/`)
   const rewrite = (url: string): string => {
-    for (const origin of SDK_API_ORIGINS) {
-      if (url.startsWith(`${origin}/`)) return apiBaseUrl + url.slice(origin.length)
+    for (const prefix of sdkPrefixes) {
+      if (url.startsWith(prefix)) return apiBaseUrl + url.slice(prefix.length - 1)
     }
     return url
   }
   const base = new URL(apiBaseUrl)
+  const baseOrigin = base.origin
+  const basePrefix = `${apiBaseUrl}/`
   const basePath = base.pathname.replace(/\/$/, '')
   /** `origin` and `path` for undici; URLs under the base (every call we make) skip URL parsing. */
   const target = (url: string): { origin: string; path: string } => {
-    if (url.startsWith(`${apiBaseUrl}/`)) {
-      return { origin: base.origin, path: basePath + url.slice(apiBaseUrl.length) }
+    if (url.startsWith(basePrefix)) {
+      return { origin: baseOrigin, path: basePath + url.slice(apiBaseUrl.length) }
     }
     const parsed = new URL(url)
     return { origin: parsed.origin, path: parsed.pathname + parsed.search }
   }
   const fetch: TransportFetch = (input, init = {}) => {
-    const { origin, path } = target(rewrite(String(input)))
+    const url = String(input)
+    // Our own calls are under the base already; only the SDK's need rewriting.
+    const { origin, path } = target(url.startsWith(basePrefix) ? url : rewrite(url))
     const options: Dispatcher.DispatchOptions = {
       origin,
       path,
@@ -86,7 +99,7 @@ export function createDropboxTransport(
       headers: init.headers,
       body: init.body ?? null,
     }
-    return dispatchBuffered(agent, options, init.signal, maxResponseBytes)
+    return dispatchBuffered(agent, options, init.deadline ?? init.signal, maxResponseBytes)
   }
   return { apiBaseUrl, fetch, close: () => agent.close() }
 }
@@ -109,37 +122,44 @@ class LeanResponse implements TransportResponse {
   readonly status: number
   readonly ok: boolean
   readonly headers: TransportHeaders
-  readonly #body: string
+  readonly bodyText: string
 
   constructor(status: number, headers: RawHeaders, body: string) {
     this.status = status
     this.ok = status >= 200 && status < 300
     this.headers = new LeanHeaders(headers)
-    this.#body = body
+    this.bodyText = body
   }
 
   async text(): Promise<string> {
-    return this.#body
+    return this.bodyText
   }
 
   async json(): Promise<unknown> {
-    return JSON.parse(this.#body)
+    return JSON.parse(this.bodyText)
   }
 }
 
+/** Calls `onAbort` when `stop` fires; gives back the function that forgets it. */
+function whenAborted(stop: Deadline | AbortSignal, onAbort: () => void): () => void {
+  if (stop instanceof Deadline) return stop.watch(onAbort)
+  stop.addEventListener('abort', onAbort, { once: true })
+  return () => stop.removeEventListener('abort', onAbort)
+}
+
 /**
- * One request, its whole answer collected. The signal aborts it at any point (queued for a
- * connection, waiting for headers, mid-body) and the promise rejects with the signal's reason.
+ * One request, its whole answer collected. `stop` aborts it at any point (queued for a
+ * connection, waiting for headers, mid-body) and the promise rejects with its reason.
  */
 function dispatchBuffered(
   dispatcher: Dispatcher,
   options: Dispatcher.DispatchOptions,
-  signal: AbortSignal | undefined,
+  stop: Deadline | AbortSignal | undefined,
   maxBytes: number,
 ): Promise<TransportResponse> {
   return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason)
+    if (stop?.aborted) {
+      reject(stop.reason)
       return
     }
     let controller: Dispatcher.DispatchController | undefined
@@ -148,15 +168,14 @@ function dispatchBuffered(
     const chunks: Buffer[] = []
     let received = 0
     const onAbort = () => {
-      reject(signal?.reason)
-      controller?.abort(signal?.reason)
+      reject(stop?.reason)
+      controller?.abort(stop?.reason)
     }
-    signal?.addEventListener('abort', onAbort, { once: true })
-    const settled = () => signal?.removeEventListener('abort', onAbort)
+    const settled = stop === undefined ? noop : whenAborted(stop, onAbort)
     dispatcher.dispatch(options, {
       onRequestStart(started) {
         controller = started
-        if (signal?.aborted) started.abort(signal.reason)
+        if (stop?.aborted) started.abort(stop.reason)
       },
       onResponseStart(_controller, statusCode, responseHeaders) {
         status = statusCode
@@ -183,3 +202,5 @@ function dispatchBuffered(
     })
   })
 }
+
+function noop(): void {}

@@ -45,8 +45,13 @@ function tag(server: Server, listener: Listener): void {
 /** A route on the wrong listener answers the app's 404 (untagged sockets, e.g. inject: any). */
 function guard(request: FastifyRequest, reply: FastifyReply, done: () => void): void {
   const on = (request.raw.socket as TaggedSocket)[LISTENER]
+  // `routeOptions` builds a new object on every read: only a tagged socket needs it.
+  if (on === undefined) {
+    done()
+    return
+  }
   const route = request.routeOptions.url
-  const belongs = on === undefined || route === undefined ? on : listenerOf(route)
+  const belongs = route === undefined ? on : listenerOf(route)
   if (belongs === on || belongs === 'both') done()
   else reply.callNotFound()
 }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import type { Deadline } from '../../src/cloud/deadline.ts'
 import { CloudError, upstreamUnavailable } from '../../src/cloud/errors.ts'
 import { callWithRetries } from '../../src/cloud/upstream-policy.ts'
 
@@ -45,9 +46,9 @@ test('the deadline covers retries and ends in upstream_timeout', async () => {
   await assert.rejects(
     callWithRetries(
       { ...policy, deadlineMs: 150 },
-      (signal) =>
+      (deadline) =>
         new Promise((_resolve, reject) => {
-          signal.addEventListener('abort', () => reject(new Error('aborted')))
+          deadline.watch(() => reject(new Error('aborted')))
         }),
     ),
     (error: unknown) => error instanceof CloudError && error.code === 'upstream_timeout',
@@ -60,11 +61,11 @@ test('the deadline aborts with a TimeoutError, and ends with the call', async ()
   await assert.rejects(
     callWithRetries(
       { ...policy, deadlineMs: 50 },
-      (signal) =>
+      (deadline) =>
         new Promise((_resolve, reject) => {
-          signal.addEventListener('abort', () => {
-            reason = signal.reason
-            reject(signal.reason)
+          deadline.watch(() => {
+            reason = deadline.reason
+            reject(deadline.reason)
           })
         }),
     ),
@@ -73,11 +74,13 @@ test('the deadline aborts with a TimeoutError, and ends with the call', async ()
   assert.equal((reason as Error).name, 'TimeoutError')
 
   // A finished call leaves no timer behind to abort a signal someone still holds.
-  let kept: AbortSignal | undefined
-  await callWithRetries({ ...policy, deadlineMs: 50 }, async (signal) => {
-    kept = signal
+  let kept: Deadline | undefined
+  await callWithRetries({ ...policy, deadlineMs: 50 }, async (deadline) => {
+    kept = deadline
     return 'ok'
   })
+  const keptSignal = kept?.signal
   await new Promise((resolve) => setTimeout(resolve, 120))
   assert.equal(kept?.aborted, false)
+  assert.equal(keptSignal?.aborted, false)
 })

@@ -226,6 +226,20 @@ test('download: 5xx before the first byte is retried; a 429 is forwarded', async
   assert.equal((await problem(limited)).code, 'upstream_rate_limited')
 })
 
+test('download: an answer whose head never comes ends in 504 within the deadline', async (t) => {
+  const stack = await connected(t, { env: { UPSTREAM_TIMEOUT_MS: '500' } })
+  stack.emulator.injectFault(DOWNLOAD, { kind: 'hang' })
+  const started = performance.now()
+  const hung = await get(stack, '/v1/workspace/download?path=Office/notes.txt')
+  assert.equal(hung.status, 504)
+  assert.equal((await problem(hung)).code, 'upstream_timeout')
+  assert.ok(performance.now() - started < 2000)
+  // The deadline ended with that call: the next download is whole.
+  const next = await get(stack, '/v1/workspace/download?path=Office/notes.txt')
+  assert.equal(next.status, 200)
+  assert.equal((await next.arrayBuffer()).byteLength, 512)
+})
+
 test('download: an expired token is refreshed once and the download goes on', async (t) => {
   const stack = await connected(t)
   stack.emulator.expireAccessTokens(ALICE)

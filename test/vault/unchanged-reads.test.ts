@@ -24,10 +24,10 @@ async function twoConnections(t: import('node:test').TestContext) {
   let reads = 0
   const select = mine.prepare<[string], { v: string }>('select v from rows where k = ?')
   const cache = new UnchangedReads<{ v: string }>(mine)
-  const read = (key: string) =>
-    cache.get(key, () => {
+  const read = (key: string, scope = 'rows') =>
+    cache.get(scope, key, () => {
       reads++
-      return select.get(key)
+      return scope === 'rows' ? select.get(key) : undefined
     })
   return { mine, other, read, reads: () => reads }
 }
@@ -60,4 +60,13 @@ test("this connection's own writes are seen, by any path", async (t) => {
   assert.deepEqual(read('a'), { v: 'two' })
   mine.transaction(() => mine.prepare('update rows set v = ? where k = ?').run('three', 'a'))()
   assert.deepEqual(read('a'), { v: 'three' })
+})
+
+test('a key is remembered per scope: the same key in another scope is its own row', async (t) => {
+  const { read, reads } = await twoConnections(t)
+  assert.deepEqual(read('a'), { v: 'one' })
+  assert.equal(read('a', 'elsewhere'), undefined)
+  assert.deepEqual(read('a'), { v: 'one' })
+  assert.equal(read('a', 'elsewhere'), undefined)
+  assert.equal(reads(), 2)
 })

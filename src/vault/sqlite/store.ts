@@ -82,9 +82,7 @@ class SqliteStore implements VaultStore {
   }
 
   async connectionByUser(userId: string, provider: Provider) {
-    return this.#usersRows.get(`${provider} ${userId}`, () =>
-      this.#byUser.get({ userId, provider }),
-    )
+    return this.#usersRows.get(provider, userId, () => this.#byUser.get({ userId, provider }))
   }
 
   async replaceConnection(row: NewConnectionRow) {

@@ -10,7 +10,7 @@
  */
 import type Database from 'better-sqlite3'
 
-/** Remembered rows at most; past that, all are dropped (the next calls read again). */
+/** Remembered rows at most, per scope; past that, the scope's are dropped (the next calls read again). */
 const MAX_ROWS = 10_000
 
 export class UnchangedReads<Row> {
@@ -20,7 +20,12 @@ export class UnchangedReads<Row> {
   // moves `data_version` for the next check, which then drops what was read.
   readonly #dataVersion: Database.Statement<[], number>
   readonly #ownChanges: Database.Statement<[], number>
-  readonly #rows = new Map<string, Row | undefined>()
+  /**
+   * Scope, then key: the caller's own strings, not one joined per call, which the map would
+   * hash anew each time (~1,600 machine instructions a request; a key string kept by the
+   * caller is hashed once). `null`: read, and no such row.
+   */
+  readonly #scopes = new Map<string, Map<string, Row | null>>()
   #seenVersion = -1
   #seenChanges = -1
 
@@ -29,20 +34,28 @@ export class UnchangedReads<Row> {
     this.#ownChanges = sqlite.prepare<[], number>('select total_changes()').pluck()
   }
 
-  /** `read()`'s answer for `key`, from memory when nothing changed since it was read. */
-  get(key: string, read: () => Row | undefined): Row | undefined {
+  /** `read()`'s answer for `key` in `scope`, from memory when nothing changed since it was read. */
+  get(scope: string, key: string, read: () => Row | undefined): Row | undefined {
     const version = this.#dataVersion.get() as number
     const changes = this.#ownChanges.get() as number
+    let rows = this.#scopes.get(scope)
     if (version !== this.#seenVersion || changes !== this.#seenChanges) {
-      this.#rows.clear()
+      this.#scopes.clear()
+      rows = undefined
       this.#seenVersion = version
       this.#seenChanges = changes
-    } else if (this.#rows.has(key)) {
-      return this.#rows.get(key)
+    } else {
+      const remembered = rows?.get(key)
+      if (remembered !== undefined) return remembered ?? undefined
     }
     const row = read()
-    if (this.#rows.size >= MAX_ROWS) this.#rows.clear()
-    this.#rows.set(key, row)
+    if (rows === undefined) {
+      rows = new Map()
+      this.#scopes.set(scope, rows)
+    } else if (rows.size >= MAX_ROWS) {
+      rows.clear()
+    }
+    rows.set(key, row ?? null)
     return row
   }
 }

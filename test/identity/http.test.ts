@@ -257,3 +257,46 @@ test('an assertion answered from the cache is held to the same checks and audit 
   assert.match(String(last?.fields.reason), /has expired/)
   assert.equal(last?.fields.kid, context.keys.kid)
 })
+
+test('an audit line that cannot be written fails the request with a 500, not the process', async (t) => {
+  const fresh = await createIdentityVerifier({
+    jwks: { keys: [...context.keys.jwks.keys, ...context.ecKeys.jwks.keys] },
+    issuer: TEST_ISSUER,
+    audience: TEST_AUDIENCE,
+    clock: () => NOW_MS,
+  })
+  const { app } = await buildTestApp(t, {
+    env: identityEnv(context.keys, context.ecKeys),
+    extraRoutes: (root) => {
+      root.register(
+        async (v1) => {
+          await v1.register(identity, {
+            verifier: fresh,
+            callers: createCallers({
+              indexer: { kids: [context.ecKeys.kid], operations: ['workspace.read'] },
+            }),
+            audit: () => {
+              throw new Error('the audit sink is down')
+            },
+          })
+          v1.get('/whoami', { config: { operation: 'me' } }, async (request) =>
+            requireIdentity(request),
+          )
+        },
+        { prefix: '/audit-v1' },
+      )
+    },
+  })
+  // First a signature check (the asynchronous path), then the same assertion from the cache.
+  const token = await context.ecKeys.sign(claimsAt({ sub: 'user-9' }))
+  for (let round = 0; round < 2; round++) {
+    const response = await app.inject({
+      method: 'GET',
+      url: '/audit-v1/whoami',
+      headers: { [HEADER]: token },
+    })
+    assert.equal(response.statusCode, 500)
+    assert.ok(!response.body.includes('user-9'))
+  }
+  assert.deepEqual(fresh.stats(), { cacheHits: 1, signatureChecks: 1 })
+})

@@ -18,14 +18,19 @@ let verifier: IdentityVerifier
 
 before(async () => {
   context = await buildAttacks()
-  verifier = await createIdentityVerifier({
+  verifier = await ownVerifier()
+})
+after(() => context?.close())
+
+/** A verifier with its own, empty cache, trusting both test keys. */
+function ownVerifier(clock: () => number = () => NOW_MS): Promise<IdentityVerifier> {
+  return createIdentityVerifier({
     jwks: { keys: [...context.keys.jwks.keys, ...context.ecKeys.jwks.keys] },
     issuer: TEST_ISSUER,
     audience: TEST_AUDIENCE,
-    clock: () => NOW_MS,
+    clock,
   })
-})
-after(() => context?.close())
+}
 
 /** A `/v1`-like scope: the plugin, then routes registered beside it, as app.ts does. */
 function probeRoutes(app: FastifyInstance) {
@@ -202,12 +207,7 @@ test('a header sent twice on the wire is refused, whatever the values', async (t
 
 test('an assertion answered from the cache is held to the same checks and audit lines', async (t) => {
   let now = NOW_MS
-  const cached = await createIdentityVerifier({
-    jwks: { keys: [...context.keys.jwks.keys, ...context.ecKeys.jwks.keys] },
-    issuer: TEST_ISSUER,
-    audience: TEST_AUDIENCE,
-    clock: () => now,
-  })
+  const cached = await ownVerifier(() => now)
   const audits: Array<{ event: string; fields: Record<string, unknown> }> = []
   // The EC key's caller may read the workspace only: `me` is refused with 403.
   const callers = createCallers({
@@ -259,12 +259,7 @@ test('an assertion answered from the cache is held to the same checks and audit 
 })
 
 test('an audit line that cannot be written fails the request with a 500, not the process', async (t) => {
-  const fresh = await createIdentityVerifier({
-    jwks: { keys: [...context.keys.jwks.keys, ...context.ecKeys.jwks.keys] },
-    issuer: TEST_ISSUER,
-    audience: TEST_AUDIENCE,
-    clock: () => NOW_MS,
-  })
+  const fresh = await ownVerifier()
   const { app } = await buildTestApp(t, {
     env: identityEnv(context.keys, context.ecKeys),
     extraRoutes: (root) => {

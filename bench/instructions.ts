@@ -12,9 +12,10 @@
  * JIT has optimised the path), counting is switched on for WINDOWS windows of MEASURED_REQUESTS
  * each. V8 still compiles a function now and then, once, in whichever window it happens (up to
  * 600,000 instructions per request in a window of 2,000), so the figure leaves V8's compilers
- * out and is the median of the windows. ~3.5 minutes on 2 cores. A's windows then agree within
- * ~3 %; R0's and R0-list's move by up to 20 % and 40 % (their collections land in a window or
- * not), so read the ratios as rough and a row's own count as the measure of a change.
+ * out and is the median of the windows, printed beside their least (a collection only ever adds
+ * to a window). ~3.5 minutes on 2 cores. A's windows then agree within ~3 %; R0's and
+ * R0-list's move by up to 20 % and 40 % (their collections land in a window or not), so read
+ * the ratios as rough and a row's own count as the measure of a change.
  * Env: BENCH_CONNECTOR_ENV as in run.ts (`KEY=val KEY2=val2`), INSTRUCTIONS_ROWS (`R0,A` to
  * count only those), INSTRUCTIONS_V8_FLAGS, INSTRUCTIONS_CALLGRIND_ARGS, INSTRUCTIONS_CACHE_SIM,
  * INSTRUCTIONS_KEEP=1 (keep the dumps, read them with bench/callgrind-names.ts).
@@ -283,22 +284,31 @@ try {
   const per = Object.fromEntries(
     rows.map(([name, windows]) => [name, median(windows.map(running))]),
   )
+  // A collection or a late deoptimisation only ever adds to a window, so the least of them is
+  // the steadiest figure: it repeated within 1.5 % where medians moved by 3 % (performance.md).
+  const least = Object.fromEntries(
+    rows.map(([name, windows]) => [name, Math.min(...windows.map(running))]),
+  )
   process.stdout.write(
-    `instructions per request${label ? ` (${label})` : ''}, without V8's compilers, median of ${WINDOWS} windows:\n`,
+    `instructions per request${label ? ` (${label})` : ''}, without V8's compilers, median and least of ${WINDOWS} windows:\n`,
   )
   for (const [name, windows, measured] of rows) {
     const list = (pick: (split: Split) => number) =>
       windows.map((w) => thousands(pick(w))).join(' / ')
     process.stdout.write(
-      `  ${name.padEnd(8)} ${thousands(per[name] as number).padStart(11)}   windows of ${measured}: ${list(running)}; of which GC ${list((w) => w.gc)}; compilers ${list((w) => w.compile)}${CACHE_SIM ? `; LL misses ${list((w) => w.misses)}` : ''}\n`,
+      `  ${name.padEnd(8)} ${thousands(per[name] as number).padStart(11)} ${thousands(least[name] as number).padStart(11)}   windows of ${measured}: ${list(running)}; of which GC ${list((w) => w.gc)}; compilers ${list((w) => w.compile)}${CACHE_SIM ? `; LL misses ${list((w) => w.misses)}` : ''}\n`,
     )
   }
   for (const [row, floor] of [
     ['A', 'R0'],
     ['C', 'R0-list'],
   ] as const) {
-    const ratio = (per[row] as number) / (per[floor] as number)
-    if (Number.isFinite(ratio)) process.stdout.write(`  ${row} ÷ ${floor} ${ratio.toFixed(3)}\n`)
+    const ratio = (of: Record<string, number>) => (of[row] as number) / (of[floor] as number)
+    if (Number.isFinite(ratio(per))) {
+      process.stdout.write(
+        `  ${row} ÷ ${floor} ${ratio(per).toFixed(3)} (medians), ${ratio(least).toFixed(3)} (least)\n`,
+      )
+    }
   }
 } finally {
   await Promise.all(services.map((service) => service.stop()))

@@ -70,28 +70,28 @@ export function createDropboxTransport(
   // Built once: a string made per call is hashed again by the Agent's map of origins, and
   // `URL#origin` makes a new one on every read (docs/performance.md, 2026-12-03).
   const sdkPrefixes = SDK_API_ORIGINS.map((origin) => `${origin}/`)
-  const rewrite = (url: string): string => {
-    for (const prefix of sdkPrefixes) {
-      if (url.startsWith(prefix)) return apiBaseUrl + url.slice(prefix.length - 1)
-    }
-    return url
-  }
   const base = new URL(apiBaseUrl)
   const baseOrigin = base.origin
   const basePrefix = `${apiBaseUrl}/`
   const basePath = base.pathname.replace(/\/$/, '')
-  /** `origin` and `path` for undici; URLs under the base (every call we make) skip URL parsing. */
+  /**
+   * `origin` and `path` for undici. Our own calls are under the base; the SDK's hard-coded
+   * origins are moved under it; neither is parsed as a URL.
+   */
   const target = (url: string): { origin: string; path: string } => {
     if (url.startsWith(basePrefix)) {
       return { origin: baseOrigin, path: basePath + url.slice(apiBaseUrl.length) }
+    }
+    for (const prefix of sdkPrefixes) {
+      if (url.startsWith(prefix)) {
+        return { origin: baseOrigin, path: basePath + url.slice(prefix.length - 1) }
+      }
     }
     const parsed = new URL(url)
     return { origin: parsed.origin, path: parsed.pathname + parsed.search }
   }
   const fetch: TransportFetch = (input, init = {}) => {
-    const url = String(input)
-    // Our own calls are under the base already; only the SDK's need rewriting.
-    const { origin, path } = target(url.startsWith(basePrefix) ? url : rewrite(url))
+    const { origin, path } = target(String(input))
     const options: Dispatcher.DispatchOptions = {
       origin,
       path,

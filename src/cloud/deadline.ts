@@ -3,9 +3,9 @@
  * what `AbortSignal.timeout(ms)` gives, without its cost on the request path. That signal is
  * tracked through a WeakRef and a FinalizationRegistry (~4.5 µs per call); a plain
  * AbortController still costs ~2,000 machine instructions to make, and the transport's abort
- * listener ~6,000 to add and remove (EventTarget; docs/performance.md). The transport waits on `watch`, a plain
- * callback; APIs that need a real signal (the SDK) read `signal`, made on first read and
- * aborted with the same reason. `clear` ends it with the call, so a download's body is bounded
+ * listener ~6,000 to add and remove (EventTarget; docs/performance.md). The transport waits on
+ * `watch`, a plain callback; APIs that need a real signal (the SDK's revoke, the wait between
+ * retries) read `signal`, made on first read and aborted with the same reason. `clear` ends it with the call, so a download's body is bounded
  * by its caller, not by this deadline (content-transport.ts).
  */
 export class Deadline {

@@ -106,7 +106,7 @@ export async function createIdentityVerifier(
       throw failure
     }
     stats.cacheHits++
-    return { userId: cached.userId, kid: cached.kid, expiresAt: cached.expiresAt }
+    return identityOf(cached)
   }
 
   return {
@@ -115,11 +115,16 @@ export async function createIdentityVerifier(
       if (cached !== undefined) return cached
       const verified = await verifyUncached(token, Math.floor(clock() / 1000))
       cache.set(token, verified)
-      return { userId: verified.userId, kid: verified.kid, expiresAt: verified.expiresAt }
+      return identityOf(verified)
     },
     verifyCached,
     stats: () => ({ ...stats }),
   }
+}
+
+/** What a caller gets: a copy, so nothing it does reaches the cached entry. */
+function identityOf(entry: VerifiedAssertion): VerifiedIdentity {
+  return { userId: entry.userId, kid: entry.kid, expiresAt: entry.expiresAt }
 }
 
 /**

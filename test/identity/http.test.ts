@@ -3,7 +3,10 @@ import { request as httpRequest } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { after, before, type TestContext, test } from 'node:test'
 import type { FastifyInstance } from 'fastify'
-import identity, { requireIdentity } from '../../src/http/plugins/identity.ts'
+import identity, {
+  type IdentityPluginOptions,
+  requireIdentity,
+} from '../../src/http/plugins/identity.ts'
 import { createCallers } from '../../src/identity/callers.ts'
 import { createIdentityVerifier, type IdentityVerifier } from '../../src/identity/verifier.ts'
 import { identityEnv, TEST_AUDIENCE, TEST_ISSUER } from '../fixtures/identity.ts'
@@ -30,6 +33,26 @@ function ownVerifier(clock: () => number = () => NOW_MS): Promise<IdentityVerifi
     audience: TEST_AUDIENCE,
     clock,
   })
+}
+
+/** An app with `GET /own-v1/whoami` behind the plugin with these options; sends one token. */
+async function whoamiBehind(t: TestContext, options: IdentityPluginOptions) {
+  const { app } = await buildTestApp(t, {
+    env: identityEnv(context.keys, context.ecKeys),
+    extraRoutes: (root) => {
+      root.register(
+        async (v1) => {
+          await v1.register(identity, options)
+          v1.get('/whoami', { config: { operation: 'me' } }, async (request) =>
+            requireIdentity(request),
+          )
+        },
+        { prefix: '/own-v1' },
+      )
+    },
+  })
+  return (token: string) =>
+    app.inject({ method: 'GET', url: '/own-v1/whoami', headers: { [HEADER]: token } })
 }
 
 /** A `/v1`-like scope: the plugin, then routes registered beside it, as app.ts does. */
@@ -214,26 +237,11 @@ test('an assertion answered from the cache is held to the same checks and audit 
     main: { kids: [context.keys.kid], operations: ['me'] },
     indexer: { kids: [context.ecKeys.kid], operations: ['workspace.read'] },
   })
-  const { app } = await buildTestApp(t, {
-    env: identityEnv(context.keys, context.ecKeys),
-    extraRoutes: (root) => {
-      root.register(
-        async (v1) => {
-          await v1.register(identity, {
-            verifier: cached,
-            callers,
-            audit: (event, fields = {}) => audits.push({ event, fields }),
-          })
-          v1.get('/whoami', { config: { operation: 'me' } }, async (request) =>
-            requireIdentity(request),
-          )
-        },
-        { prefix: '/cached-v1' },
-      )
-    },
+  const call = await whoamiBehind(t, {
+    verifier: cached,
+    callers,
+    audit: (event, fields = {}) => audits.push({ event, fields }),
   })
-  const call = (token: string) =>
-    app.inject({ method: 'GET', url: '/cached-v1/whoami', headers: { [HEADER]: token } })
   const token = await context.keys.sign(claimsAt({ sub: 'user-7', exp: NOW + 60 }))
   const other = await context.ecKeys.sign(claimsAt({ sub: 'user-8', exp: NOW + 60 }))
   for (let round = 0; round < 2; round++) {
@@ -260,36 +268,19 @@ test('an assertion answered from the cache is held to the same checks and audit 
 
 test('an audit line that cannot be written fails the request with a 500, not the process', async (t) => {
   const fresh = await ownVerifier()
-  const { app } = await buildTestApp(t, {
-    env: identityEnv(context.keys, context.ecKeys),
-    extraRoutes: (root) => {
-      root.register(
-        async (v1) => {
-          await v1.register(identity, {
-            verifier: fresh,
-            callers: createCallers({
-              indexer: { kids: [context.ecKeys.kid], operations: ['workspace.read'] },
-            }),
-            audit: () => {
-              throw new Error('the audit sink is down')
-            },
-          })
-          v1.get('/whoami', { config: { operation: 'me' } }, async (request) =>
-            requireIdentity(request),
-          )
-        },
-        { prefix: '/audit-v1' },
-      )
+  const call = await whoamiBehind(t, {
+    verifier: fresh,
+    callers: createCallers({
+      indexer: { kids: [context.ecKeys.kid], operations: ['workspace.read'] },
+    }),
+    audit: () => {
+      throw new Error('the audit sink is down')
     },
   })
   // First a signature check (the asynchronous path), then the same assertion from the cache.
   const token = await context.ecKeys.sign(claimsAt({ sub: 'user-9' }))
   for (let round = 0; round < 2; round++) {
-    const response = await app.inject({
-      method: 'GET',
-      url: '/audit-v1/whoami',
-      headers: { [HEADER]: token },
-    })
+    const response = await call(token)
     assert.equal(response.statusCode, 500)
     assert.ok(!response.body.includes('user-9'))
   }

@@ -44,8 +44,19 @@ export interface DropboxServiceDeps {
   workspace: DropboxWorkspaceHandler
 }
 
-/** One RPC route: `route` under `/2/`, its argument (null: no body), the parsed answer. */
-type Rpc = (route: string, arg: object | null, deadline: Deadline) => Promise<unknown>
+/**
+ * One RPC route: `route` under `/2/`, its argument (null: no body), and its answer as `decode`
+ * reads it. The parsed body is decoded in the same continuation that parses it, so it is never
+ * the value of a promise: a promise that waited out the upstream call may already be in V8's
+ * old generation, and whatever it holds then survives every scavenge until the next full
+ * collection (docs/performance.md, "Promises that pin their answers").
+ */
+type Rpc = <T>(
+  route: string,
+  arg: object | null,
+  deadline: Deadline,
+  decode: (answer: unknown) => T,
+) => Promise<T>
 /** The credentials of the current attempt, for calls that are not RPC-shaped (downloads). */
 interface Credentials {
   token: string
@@ -63,10 +74,8 @@ export class DropboxService implements CloudClient {
   }
 
   async getCurrentAccount(): Promise<CloudAccount> {
-    const account = toCloudAccount(
-      await this.#call('users/get_current_account', (rpc, deadline) =>
-        rpc('users/get_current_account', null, deadline),
-      ),
+    const account = await this.#call('users/get_current_account', (rpc, deadline) =>
+      rpc('users/get_current_account', null, deadline, toCloudAccount),
     )
     // A call without the path-root header never sees `invalid_root`, so an account moved into
     // a team space is only noticed here: store its new root so later calls address it.
@@ -82,25 +91,28 @@ export class DropboxService implements CloudClient {
 
   async listFolder(request: ListFolderRequest): Promise<CloudListing> {
     const path = this.#deps.workspace.toDropboxPath(request.path)
-    const result = await this.#call('files/list_folder', (rpc, deadline) =>
+    const { workspace } = this.#deps
+    const relative = workspace.toRelativePath({
+      path_lower: path.toLowerCase(),
+      path_display: path,
+    })
+    return await this.#call('files/list_folder', (rpc, deadline) =>
       rpc(
         'files/list_folder',
         { path, recursive: request.recursive, limit: request.limit, include_deleted: false },
         deadline,
+        (answer) => toCloudListing(answer, relative, workspace),
       ),
     )
-    const relative = this.#deps.workspace.toRelativePath({
-      path_lower: path.toLowerCase(),
-      path_display: path,
-    })
-    return toCloudListing(result, relative, this.#deps.workspace)
   }
 
-  async listFolderContinue(cursor: string): Promise<CloudListing> {
-    const result = await this.#call('files/list_folder/continue', (rpc, deadline) =>
-      rpc('files/list_folder/continue', { cursor }, deadline),
+  listFolderContinue(cursor: string): Promise<CloudListing> {
+    const { workspace } = this.#deps
+    return this.#call('files/list_folder/continue', (rpc, deadline) =>
+      rpc('files/list_folder/continue', { cursor }, deadline, (answer) =>
+        toCloudListing(answer, null, workspace),
+      ),
     )
-    return toCloudListing(result, null, this.#deps.workspace)
   }
 
   async getMetadata(path: string): Promise<CloudEntry> {
@@ -109,10 +121,11 @@ export class DropboxService implements CloudClient {
     // Dropbox has no metadata for its root ("" is refused): the root of a workspace there is
     // answered without a call (contract §5).
     if (dropboxPath === '') return { type: 'folder', id: '', name: '', path: '' }
-    const result = await this.#call('files/get_metadata', (rpc, deadline) =>
-      rpc('files/get_metadata', { path: dropboxPath, include_deleted: false }, deadline),
+    const entry = await this.#call('files/get_metadata', (rpc, deadline) =>
+      rpc('files/get_metadata', { path: dropboxPath, include_deleted: false }, deadline, (answer) =>
+        toCloudEntry(answer, workspace, 'files/get_metadata'),
+      ),
     )
-    const entry = toCloudEntry(result, workspace, 'files/get_metadata')
     if (entry === null) throw new CloudError('path_not_found', 'No file or folder at this path.')
     return entry
   }
@@ -238,7 +251,7 @@ function replacementOf(
 function rpcCaller(transport: DropboxTransport, token: string, pathRoot: string | undefined): Rpc {
   // Not an async function: the answer is parsed in the transport's own continuation, one
   // promise and microtask turn fewer per call (docs/performance.md).
-  return (route, arg, deadline) => {
+  return (route, arg, deadline, decode) => {
     const headers: Record<string, string> = { authorization: `Bearer ${token}` }
     if (arg !== null) headers['content-type'] = 'application/json'
     if (pathRoot !== undefined) headers['dropbox-api-path-root'] = pathRoot
@@ -249,12 +262,12 @@ function rpcCaller(transport: DropboxTransport, token: string, pathRoot: string 
         body: arg === null ? null : JSON.stringify(arg),
         deadline,
       })
-      .then(rpcAnswer)
+      .then((response) => decode(rpcAnswer(response)))
   }
 }
 
 function rpcAnswer(response: TransportResponse): unknown {
-  const text = response.bodyText
+  const text = response.takeText()
   let body: unknown
   try {
     body = JSON.parse(text)

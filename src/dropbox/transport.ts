@@ -32,9 +32,14 @@ export interface TransportResponse {
   readonly status: number
   readonly ok: boolean
   readonly headers: TransportHeaders
-  /** The whole body: the transport collects every answer before it resolves. */
-  readonly bodyText: string
-  /** `bodyText`, as fetch gives it (the SDK reads this). */
+  /**
+   * The whole body (the transport collects every answer before it resolves), readable once as
+   * in fetch. Reading it lets go of it: the promise that delivered this response may already be
+   * in V8's old generation, and would otherwise hold the body until the next full collection
+   * (docs/performance.md, "Promises that pin their answers").
+   */
+  takeText(): string
+  /** `takeText()`, as fetch gives it (the SDK reads this). */
   text(): Promise<string>
   /** `JSON.parse` of `text()`: a malformed body rejects with a `SyntaxError`, as in fetch. */
   json(): Promise<unknown>
@@ -122,21 +127,29 @@ class LeanResponse implements TransportResponse {
   readonly status: number
   readonly ok: boolean
   readonly headers: TransportHeaders
-  readonly bodyText: string
+  #body: string | null
 
   constructor(status: number, headers: RawHeaders, body: string) {
     this.status = status
     this.ok = status >= 200 && status < 300
     this.headers = new LeanHeaders(headers)
-    this.bodyText = body
+    this.#body = body
+  }
+
+  takeText(): string {
+    const body = this.#body
+    // fetch's own words for a body read twice.
+    if (body === null) throw new TypeError('Body is unusable: Body has already been read')
+    this.#body = null
+    return body
   }
 
   async text(): Promise<string> {
-    return this.bodyText
+    return this.takeText()
   }
 
   async json(): Promise<unknown> {
-    return JSON.parse(this.bodyText)
+    return JSON.parse(this.takeText())
   }
 }
 

@@ -35,6 +35,8 @@ export interface ConnectorRss {
   afterRound: number[]
   final?: number
   finalAnon?: number
+  /** After the connector idled for a while once the last phase ended (bench/run.ts). */
+  afterIdle?: { seconds: number; mb: number }
 }
 
 export interface BenchReport {
@@ -239,7 +241,7 @@ export function printReport(report: BenchReport): void {
     if (variant.download) out.push(...printDownloads(variant.download), '')
     const { rss } = variant
     out.push(
-      `Connector RSS: boot ${rss.afterBoot?.toFixed(0)} MB, after connecting ${rss.afterConnect?.toFixed(0)} MB, after each round ${rss.afterRound.map((v) => v.toFixed(0)).join(', ')} MB, final ${rss.final?.toFixed(0)} MB (anonymous ${rss.finalAnon?.toFixed(0)} MB, the rest is mapped files such as the node binary); request log ${(variant.connectorLogBytes / 1024 / 1024).toFixed(1)} MB`,
+      `Connector RSS: boot ${rss.afterBoot?.toFixed(0)} MB, after connecting ${rss.afterConnect?.toFixed(0)} MB, after each round ${rss.afterRound.map((v) => v.toFixed(0)).join(', ')} MB, final ${rss.final?.toFixed(0)} MB (anonymous ${rss.finalAnon?.toFixed(0)} MB, the rest is mapped files such as the node binary)${rss.afterIdle ? `, ${rss.afterIdle.mb.toFixed(0)} MB after idling ${rss.afterIdle.seconds} s` : ''}; request log ${(variant.connectorLogBytes / 1024 / 1024).toFixed(1)} MB`,
     )
     out.push(
       `Connector heap after the run (MB): ${Object.entries(variant.heap)

@@ -352,8 +352,8 @@ async function runVariant(variant: ConnectorVariant) {
   rss.final = (await connector.rss()) / MB
   rss.finalAnon = (await connector.rssAnon()) / MB
   const heap = await heapOf(connector.url)
-  // V8's memory reducer gives the young generation and its pooled pages back ~8 s after the
-  // allocation rate drops: what a replica holds between bursts, beside what it holds in one.
+  // What an idle replica holds. V8 gives its pooled pages back only when its memory reducer
+  // collects, which a mark-compact arms, so this may still be the final RSS (docs/performance.md).
   await sleep(IDLE_SECONDS * 1000)
   rss.afterIdle = { seconds: IDLE_SECONDS, mb: (await connector.rss()) / MB }
 

@@ -18,18 +18,27 @@ export function toCloudAccount(raw: unknown): CloudAccount {
   if (!root || typeof raw.email !== 'string') throw upstreamMalformed('users/get_current_account')
   const team =
     isObject(raw.team) && typeof raw.team.id === 'string'
-      ? { id: raw.team.id, name: String(raw.team.name ?? '') }
+      ? { id: raw.team.id, name: textOf(raw.team.name) }
       : null
   return {
     provider: 'dropbox',
     accountId: raw.account_id,
-    displayName: String(raw.name.display_name ?? ''),
+    displayName: textOf(raw.name.display_name),
     email: raw.email,
     emailVerified: raw.email_verified === true,
     country: typeof raw.country === 'string' ? raw.country : null,
     team,
     root,
   }
+}
+
+/**
+ * A name Dropbox sends as a string, or "" for anything else. Not `String(value)`: an object
+ * whose own `toString` is not a function (`{"toString": 1}` parses to one) makes that throw a
+ * TypeError, which is no refusal of the answer (test/dropbox/mappers.test.ts).
+ */
+function textOf(value: unknown): string {
+  return typeof value === 'string' ? value : ''
 }
 
 function isByteCount(value: unknown): value is number {

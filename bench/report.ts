@@ -182,7 +182,8 @@ export function targetsOf(
     value: `${rss.final?.toFixed(0)} MB (after each round: ${rss.afterRound.map((v) => v.toFixed(0)).join(' → ') || '—'})`,
     met: (rss.final ?? Infinity) <= TARGET.rssAfterBenchMb,
   })
-  if (soak) {
+  // A one-minute soak (enough to trace the collector) has no later minute to compare.
+  if (soak && soak.samples.length >= 2) {
     targets.push({
       name: `RSS drift over the soak after its first minute ≤ ${TARGET.soakDrift * 100} %`,
       value: `${(soak.rssDrift * 100).toFixed(1)} % (${soak.samples.map((s) => s.rssMb.toFixed(0)).join(' → ')} MB; heap after GC ${(soak.heapDrift * 100).toFixed(1)} %)`,

@@ -99,7 +99,9 @@ export function printSoak(result: SoakResult): string[] {
   const pct = (n: number) => `${(n * 100).toFixed(1)} %`
   out.push(
     '',
-    `Drift after the first minute: RSS ${pct(result.rssDrift)}, heap after GC ${pct(result.heapDrift)}`,
+    result.samples.length < 2
+      ? 'Drift after the first minute: none to measure (a soak of 120 s or more has one)'
+      : `Drift after the first minute: RSS ${pct(result.rssDrift)}, heap after GC ${pct(result.heapDrift)}`,
   )
   return out
 }

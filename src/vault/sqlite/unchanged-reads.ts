@@ -38,13 +38,13 @@ export class UnchangedReads<Row> {
   get(scope: string, key: string, read: () => Row | undefined): Row | undefined {
     const version = this.#dataVersion.get() as number
     const changes = this.#ownChanges.get() as number
-    let rows = this.#scopes.get(scope)
+    let rows: Map<string, Row | null> | undefined
     if (version !== this.#seenVersion || changes !== this.#seenChanges) {
       this.#scopes.clear()
-      rows = undefined
       this.#seenVersion = version
       this.#seenChanges = changes
     } else {
+      rows = this.#scopes.get(scope)
       const remembered = rows?.get(key)
       if (remembered !== undefined) return remembered ?? undefined
     }

@@ -5,8 +5,9 @@
  * AbortController still costs ~2,000 machine instructions to make, and the transport's abort
  * listener ~6,000 to add and remove (EventTarget; docs/performance.md). The transport waits on
  * `watch`, a plain callback; APIs that need a real signal (the SDK's revoke, the wait between
- * retries) read `signal`, made on first read and aborted with the same reason. `clear` ends it with the call, so a download's body is bounded
- * by its caller, not by this deadline (content-transport.ts).
+ * retries) read `signal`, made on first read and aborted with the same reason. `clear` ends it
+ * with the call, so a download's body is bounded by its caller, not by this deadline
+ * (content-transport.ts).
  */
 export class Deadline {
   readonly #timer: NodeJS.Timeout
@@ -64,6 +65,24 @@ export class Deadline {
     this.#controller?.abort(this.#reason)
     for (const watcher of this.#watchers.splice(0)) watcher()
   }
+}
+
+/**
+ * Calls `onStop` once when `stop` fires, at once if it already has, for a deadline and a caller's
+ * AbortSignal alike; gives back the function that forgets it (nothing to forget without `stop`).
+ */
+export function whenStopped(
+  stop: Deadline | AbortSignal | undefined,
+  onStop: () => void,
+): () => void {
+  if (stop === undefined) return noop
+  if (stop instanceof Deadline) return stop.watch(onStop)
+  if (stop.aborted) {
+    onStop()
+    return noop
+  }
+  stop.addEventListener('abort', onStop, { once: true })
+  return () => stop.removeEventListener('abort', onStop)
 }
 
 function noop(): void {}

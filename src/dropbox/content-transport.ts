@@ -10,7 +10,7 @@
  */
 import type { Readable } from 'node:stream'
 import { Agent } from 'undici'
-import type { Deadline } from '../cloud/deadline.ts'
+import { type Deadline, whenStopped } from '../cloud/deadline.ts'
 
 export interface ContentResponse {
   status: number
@@ -36,12 +36,8 @@ export function createContentTransport(baseUrl: string): ContentTransport {
     baseUrl,
     async post(route, headers, { deadline, cancel }) {
       const controller = new AbortController()
-      const onDeadline = () => controller.abort(deadline.reason)
-      const onCancel = () => controller.abort(cancel?.reason)
-      if (cancel?.aborted) onCancel()
-      const forgetDeadline = deadline.watch(onDeadline)
-      cancel?.addEventListener('abort', onCancel, { once: true })
-      const forgetCancel = () => cancel?.removeEventListener('abort', onCancel)
+      const forgetCancel = whenStopped(cancel, () => controller.abort(cancel?.reason))
+      const forgetDeadline = whenStopped(deadline, () => controller.abort(deadline.reason))
       try {
         const answer = await agent.request({
           origin: base.origin,

@@ -9,7 +9,7 @@
  * (docs/performance.md). Every caller reads whole bodies, so nothing is lost by buffering.
  */
 import { Agent, type Dispatcher } from 'undici'
-import { Deadline } from '../cloud/deadline.ts'
+import { type Deadline, whenStopped } from '../cloud/deadline.ts'
 import { CloudError } from '../cloud/errors.ts'
 
 const SDK_API_ORIGINS = ['https://api.dropboxapi.com', 'https://api.dropbox.com']
@@ -153,13 +153,6 @@ class LeanResponse implements TransportResponse {
   }
 }
 
-/** Calls `onAbort` when `stop` fires; gives back the function that forgets it. */
-function whenAborted(stop: Deadline | AbortSignal, onAbort: () => void): () => void {
-  if (stop instanceof Deadline) return stop.watch(onAbort)
-  stop.addEventListener('abort', onAbort, { once: true })
-  return () => stop.removeEventListener('abort', onAbort)
-}
-
 /**
  * One request, its whole answer collected. `stop` aborts it at any point (queued for a
  * connection, waiting for headers, mid-body) and the promise rejects with its reason.
@@ -184,7 +177,7 @@ function dispatchBuffered(
       reject(stop?.reason)
       controller?.abort(stop?.reason)
     }
-    const settled = stop === undefined ? noop : whenAborted(stop, onAbort)
+    const settled = whenStopped(stop, onAbort)
     dispatcher.dispatch(options, {
       onRequestStart(started) {
         controller = started
@@ -215,5 +208,3 @@ function dispatchBuffered(
     })
   })
 }
-
-function noop(): void {}

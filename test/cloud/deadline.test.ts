@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { Deadline } from '../../src/cloud/deadline.ts'
+import { Deadline, whenStopped } from '../../src/cloud/deadline.ts'
 
 test('a deadline expires once, with a TimeoutError, telling each watcher still watching', async () => {
   const deadline = new Deadline(30)
@@ -49,4 +49,29 @@ test('a cleared deadline never expires', async () => {
   assert.equal(told, false)
   assert.equal(deadline.aborted, false)
   assert.equal(signal.aborted, false)
+})
+
+test('whenStopped treats a deadline and an AbortSignal alike: told once, at once if stopped', async () => {
+  const told: string[] = []
+  const caller = new AbortController()
+  whenStopped(caller.signal, () => told.push('signal'))
+  const forget = whenStopped(caller.signal, () => told.push('forgotten'))
+  forget()
+  caller.abort()
+  caller.abort()
+  whenStopped(caller.signal, () => told.push('signal, already aborted'))
+
+  const deadline = new Deadline(10)
+  whenStopped(deadline, () => told.push('deadline'))
+  await sleep(40)
+  whenStopped(deadline, () => told.push('deadline, already past'))
+
+  // No stop at all: nothing to be told, and forgetting is harmless.
+  whenStopped(undefined, () => told.push('never'))()
+  assert.deepEqual(told, [
+    'signal',
+    'signal, already aborted',
+    'deadline',
+    'deadline, already past',
+  ])
 })

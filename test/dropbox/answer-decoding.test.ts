@@ -5,65 +5,31 @@
  * response's body reads once, as fetch's does, so a read lets go of it.
  */
 import assert from 'node:assert/strict'
-import { createServer, type IncomingHttpHeaders } from 'node:http'
+import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { type TestContext, test } from 'node:test'
+import { test } from 'node:test'
 import { ACCOUNT_IDS } from '../../emulator/index.ts'
 import { createDropboxTransport } from '../../src/dropbox/transport.ts'
+import { dropboxInFront } from '../dropbox-in-front.ts'
 import { startStack } from '../stack.ts'
 
-const HOP_BY_HOP = new Set([
-  'host',
-  'connection',
-  'keep-alive',
-  'transfer-encoding',
-  'content-length',
-])
-
-/**
- * Dropbox's API host in front of the emulator, answering `files/list_folder` with a body of the
- * wrong shape while `wrongShape` is set: the emulator follows Dropbox and never does.
- */
-async function apiInFront(t: TestContext) {
-  const state = { target: '', wrongShape: false }
-  const server = createServer(async (request, response) => {
-    const chunks: Buffer[] = []
-    for await (const chunk of request) chunks.push(chunk as Buffer)
-    const headers = Object.fromEntries(
-      Object.entries(request.headers as IncomingHttpHeaders).filter(
-        (entry): entry is [string, string] =>
-          !HOP_BY_HOP.has(entry[0]) && typeof entry[1] === 'string',
-      ),
-    )
-    const upstream = await fetch(`${state.target}${request.url}`, {
-      method: request.method,
-      headers,
-      body: chunks.length > 0 ? Buffer.concat(chunks) : undefined,
-      redirect: 'manual',
-    })
-    let body = Buffer.from(await upstream.arrayBuffer())
-    if (state.wrongShape && request.url === '/2/files/list_folder' && upstream.ok) {
-      body = Buffer.from(JSON.stringify({ entries: 'not a list', cursor: 'c', has_more: false }))
-    }
-    response.writeHead(upstream.status, {
-      'content-type': upstream.headers.get('content-type') ?? 'application/json',
-    })
-    response.end(body)
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  t.after(() => new Promise((resolve) => server.close(resolve)))
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-  return { url, state }
-}
-
 test('a listing of the wrong shape: 502 upstream_error, counted as malformed, sent once', async (t) => {
-  const api = await apiInFront(t)
+  let emulatorUrl = ''
+  let wrongShape = false
+  const api = await dropboxInFront(
+    () => emulatorUrl,
+    ({ path, status, body }) =>
+      wrongShape && path === '/2/files/list_folder' && status === 200
+        ? Buffer.from(JSON.stringify({ entries: 'not a list', cursor: 'c', has_more: false }))
+        : body,
+  )
+  t.after(() => api.close())
   const stack = await startStack(t, { env: { DROPBOX_API_BASE_URL: api.url } })
-  api.state.target = stack.emulator.url
+  emulatorUrl = stack.emulator.url
   assert.equal((await stack.connect('user-1', ACCOUNT_IDS.alice)).status, 200)
   assert.equal((await stack.api('user-1', 'GET', '/v1/workspace/list')).status, 200)
 
-  api.state.wrongShape = true
+  wrongShape = true
   stack.emulator.resetCounters()
   const refused = await stack.api('user-1', 'GET', '/v1/workspace/list')
   assert.equal(refused.status, 502)

@@ -8,10 +8,9 @@
  * completion secret in the callback's redirect).
  */
 import assert from 'node:assert/strict'
-import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { test } from 'node:test'
 import { ACCOUNT_IDS } from '../../emulator/index.ts'
+import { dropboxInFront } from '../dropbox-in-front.ts'
 import { createIdentityKeys } from '../fixtures/identity.ts'
 import { type Browser, startStack } from '../stack.ts'
 import { databaseFiles, Secrets, sleep } from './support.ts'
@@ -29,53 +28,24 @@ interface Recorded {
   text: string
 }
 
-/** Forwards to Dropbox (the emulator) and hands every token-endpoint answer to `onToken`. */
-async function recordingProxy(target: () => string, onToken: (body: string) => void) {
-  const server = createServer(async (request, response) => {
-    const chunks: Buffer[] = []
-    for await (const chunk of request) chunks.push(chunk as Buffer)
-    const headers = { ...request.headers } as Record<string, string>
-    for (const name of ['host', 'connection', 'content-length', 'transfer-encoding'])
-      delete headers[name]
-    try {
-      const upstream = await fetch(`${target()}${request.url}`, {
-        method: request.method,
-        headers,
-        body: chunks.length ? Buffer.concat(chunks) : undefined,
-      })
-      const body = Buffer.from(await upstream.arrayBuffer())
-      if (request.url?.startsWith('/oauth2/token')) onToken(body.toString('utf8'))
-      const answer = Object.fromEntries(
-        [...upstream.headers].filter(
-          ([name]) =>
-            !['content-length', 'transfer-encoding', 'connection', 'content-encoding'].includes(
-              name,
-            ),
-        ),
-      )
-      response.writeHead(upstream.status, answer).end(body)
-    } catch {
-      response.destroy()
-    }
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  return { url: `http://127.0.0.1:${port}`, close: () => new Promise((r) => server.close(r)) }
-}
-
 test('no token, code, state, verifier, assertion or app secret in any log line, response or DB byte', async (t) => {
   const secrets = new Secrets()
   const tokenAnswers: string[] = []
   let emulatorUrl = ''
-  const proxy = await recordingProxy(
+  // Every token Dropbox hands out passes here on its way to the connector.
+  const proxy = await dropboxInFront(
     () => emulatorUrl,
-    (body) => {
-      tokenAnswers.push(body)
-      try {
-        const parsed = JSON.parse(body) as Record<string, unknown>
-        secrets.add('access token', parsed.access_token)
-        secrets.add('refresh token', parsed.refresh_token)
-      } catch {}
+    ({ path, body }) => {
+      if (path.startsWith('/oauth2/token')) {
+        const text = body.toString('utf8')
+        tokenAnswers.push(text)
+        try {
+          const parsed = JSON.parse(text) as Record<string, unknown>
+          secrets.add('access token', parsed.access_token)
+          secrets.add('refresh token', parsed.refresh_token)
+        } catch {}
+      }
+      return body
     },
   )
   t.after(() => proxy.close())

@@ -1,7 +1,7 @@
 /**
  * Cold start, as a new user would see it: from `spawn` to the first `200` from `/readyz` on an
- * empty database, and the resident set size at that moment, for the connector (`CONNECTOR_ENTRY`:
- * what `npm start` runs) and for a bare Fastify app (`bare-fastify.mjs`), in
+ * empty database, and the resident set size at that moment, for the connector (`CONNECTOR_ENTRY`
+ * with `npm start`'s node flags: what `npm start` runs) and for a bare Fastify app (`bare-fastify.mjs`), in
  * alternation so both see the same machine. The median of `runs` each.
  * Alone: `node bench/cold-start.ts [runs]`.
  */
@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { START_COMMAND } from '../scripts/start-command.ts'
 import { freePort, PROJECT_ROOT } from '../test/process.ts'
 import { BENCH_APP, CONNECTOR_ENTRY, rssOf } from './processes.ts'
 
@@ -123,7 +124,7 @@ function connectorEnv(dir: string, run: number): Record<string, string | undefin
 
 export async function coldStart(
   runs = 5,
-  connectorArgs = [CONNECTOR_ENTRY],
+  connectorArgs = [...START_COMMAND.nodeFlags, CONNECTOR_ENTRY],
 ): Promise<ColdStartResult> {
   const dir = await mkdtemp(join(tmpdir(), 'cc-cold-'))
   const connector: Array<{ readyMs: number; rssMb: number }> = []

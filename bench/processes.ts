@@ -8,6 +8,7 @@ import { openSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { BUNDLE_ENTRY } from '../scripts/build.ts'
+import { START_COMMAND } from '../scripts/start-command.ts'
 import { TEST_ISSUER } from '../test/fixtures/identity.ts'
 import { freePort, PROJECT_ROOT, type RunningProcess, startProcess } from '../test/process.ts'
 
@@ -134,6 +135,13 @@ export const BENCH_CONNECTOR_ENV: Record<string, string> = Object.fromEntries(
 export const BENCH_CONNECTOR_NODE_ARGS = words(process.env.BENCH_CONNECTOR_NODE_ARGS)
 
 /**
+ * A command run.ts's connector runs under, e.g. BENCH_CONNECTOR_WRAPPER="bench/memory-cgroup.sh
+ * 512": the connector as in a container with a 512 MiB memory limit (docs/performance.md). It
+ * must exec its arguments, so the pid the bench reads RSS from is the connector's.
+ */
+export const BENCH_CONNECTOR_WRAPPER = words(process.env.BENCH_CONNECTOR_WRAPPER)
+
+/**
  * Polls a process's log file until it holds `from` and, after it, `to`; returns what lies
  * between (a process under valgrind may take minutes, hence the long default).
  */
@@ -173,8 +181,10 @@ export interface ConnectorOptions {
 }
 
 /**
- * The connector exactly as deployed (`CONNECTOR_ENTRY`), configured by the environment, with
- * its two listeners: `options.port` public (browsers), `url` the internal one (`/v1`, metrics).
+ * The connector exactly as deployed (`CONNECTOR_ENTRY` with `npm start`'s node flags; an
+ * experiment's BENCH_CONNECTOR_NODE_ARGS come after them, so they win), configured by the
+ * environment, with its two listeners: `options.port` public (browsers), `url` the internal one
+ * (`/v1`, metrics).
  */
 export async function startConnector(options: ConnectorOptions): Promise<Service> {
   const publicUrl = `http://127.0.0.1:${options.port}`
@@ -204,6 +214,7 @@ export async function startConnector(options: ConnectorOptions): Promise<Service
   const log = openSync(join(options.dir, 'connector.log'), 'a')
   const running = startLogged(
     [
+      ...START_COMMAND.nodeFlags,
       ...BENCH_CONNECTOR_NODE_ARGS,
       ...(options.nodeArgs ?? []),
       join(PROJECT_ROOT, CONNECTOR_ENTRY),

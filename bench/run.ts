@@ -36,6 +36,7 @@ import { runLoad } from './load.ts'
 import { microBenchmarks } from './micro.ts'
 import {
   BENCH_CONNECTOR_ENV,
+  BENCH_CONNECTOR_WRAPPER,
   CONNECTOR_ENTRY,
   heapOf,
   type Service,
@@ -179,6 +180,7 @@ async function runVariant(variant: ConnectorVariant) {
   const connectorStartedAt = Date.now()
   const inspectPort = settings.soakSeconds === null ? null : await freePort()
   const connector = await startConnector({
+    ...(BENCH_CONNECTOR_WRAPPER.length > 0 ? { wrapper: BENCH_CONNECTOR_WRAPPER } : {}),
     port,
     emulatorUrl: emulator.url,
     emulatorContentUrl: emulator.contentUrl,

@@ -9,6 +9,8 @@ import { cp, readFile, symlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { promisify } from 'node:util'
+import { BUNDLE_ENTRY } from '../scripts/build.ts'
+import { parseStartScript, START_COMMAND } from '../scripts/start-command.ts'
 import { tempDir, testEnv } from './helper.ts'
 import { freePort, PROJECT_ROOT, startProcess, waitForHttp } from './process.ts'
 
@@ -80,6 +82,16 @@ test('the image runs as a non-root user on Node 24 with a /data volume', async (
   assert.match(image.install, /--omit=dev/)
   assert.equal(image.env.DATABASE_PATH, '/data/connector.db')
   assert.ok(!text.includes('curl'), 'the health check uses node, not curl')
+})
+
+test('the image starts the bundle with the node flags npm start gives it', async () => {
+  const image = parseDockerfile(await readFile(join(PROJECT_ROOT, 'Dockerfile'), 'utf8'))
+  assert.equal(START_COMMAND.entry, BUNDLE_ENTRY)
+  assert.deepEqual(image.cmd, ['node', ...START_COMMAND.nodeFlags, START_COMMAND.entry])
+  // The young generation is sized on purpose, not from the memory V8 is told about (decision 13).
+  assert.ok(START_COMMAND.nodeFlags.some((flag) => flag.startsWith('--max-semi-space-size=')))
+  assert.throws(() => parseStartScript('node dist/server/server.js'), /exec node/)
+  assert.throws(() => parseStartScript('exec node dist/server/server.js --inspect'), /exec node/)
 })
 
 test('what the image runs: production install, CMD, HEALTHCHECK, SIGTERM → exit 0', async (t) => {

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Dict, List, Optional
 from urllib.parse import parse_qs, urljoin, urlsplit
 
-import jwt
 import requests
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -54,10 +53,24 @@ def free_port() -> int:
 
 
 def _es256_jwk() -> Dict[str, str]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    private = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key))
-    private.update(kid=REPORTS_KID, alg="ES256", use="sig")
-    return private
+    # Each member is the curve's full 32 bytes (RFC 7518, 6.2.1.2 and 6.2.2.1), as PyJWK requires.
+    # Debian's PyJWT 2.6 `ECAlgorithm.to_jwk` drops leading zero bytes instead: 33 keys in 3,000
+    # came out with a coordinate or `d` a byte short, and the tests that sign with one failed.
+    numbers = ec.generate_private_key(ec.SECP256R1()).private_numbers()
+
+    def member(value: int) -> str:
+        return base64.urlsafe_b64encode(value.to_bytes(32, "big")).rstrip(b"=").decode()
+
+    return {
+        "kty": "EC",
+        "crv": "P-256",
+        "x": member(numbers.public_numbers.x),
+        "y": member(numbers.public_numbers.y),
+        "d": member(numbers.private_value),
+        "kid": REPORTS_KID,
+        "alg": "ES256",
+        "use": "sig",
+    }
 
 
 class _Child:

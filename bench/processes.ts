@@ -1,6 +1,7 @@
 /**
  * The processes a bench run drives, each with its own CPU: the Dropbox emulator, the
- * connector (`node dist/server/server.js`, the bundle `npm start` runs) and the reference proxy.
+ * connector (`node <npm start's flags> dist/server/server.js`, what `npm start` runs) and the
+ * reference proxy.
  */
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'

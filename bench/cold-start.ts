@@ -1,8 +1,8 @@
 /**
  * Cold start, as a new user would see it: from `spawn` to the first `200` from `/readyz` on an
  * empty database, and the resident set size at that moment, for the connector (`CONNECTOR_ENTRY`
- * with `npm start`'s node flags: what `npm start` runs) and for a bare Fastify app (`bare-fastify.mjs`), in
- * alternation so both see the same machine. The median of `runs` each.
+ * with `npm start`'s node flags: what `npm start` runs) and for a bare Fastify app
+ * (`bare-fastify.mjs`), in alternation so both see the same machine. The median of `runs` each.
  * Alone: `node bench/cold-start.ts [runs]`.
  */
 import { spawn } from 'node:child_process'
@@ -25,7 +25,7 @@ export interface ColdStart {
 export interface ColdStartResult {
   connector: ColdStart
   bare: ColdStart
-  /** The file the connector ran (the bundle, or the sources with BENCH_CONNECTOR_ENTRY). */
+  /** The connector's `node` arguments: flags and file (the bundle, or BENCH_CONNECTOR_ENTRY). */
   entry: string
 }
 

@@ -1,6 +1,7 @@
 /**
  * `node bench/instructions.ts [label]`: machine instructions per request, counted by valgrind's
- * callgrind, for the floor R0 and the connector's A (`GET /v1/me`) and C (a 500-entry listing).
+ * callgrind, for the floor R0 and the connector's A (`GET /v1/me`) and C (a 500-entry listing);
+ * on request also R1 and B, the same pair with a signature check on every request.
  *
  * `npm run bench` measures time on 2 shared cores, where the same code moves by ±0.2 in its
  * ratios from run to run; a count of instructions does not depend on what else the machine
@@ -17,7 +18,7 @@
  * R0-list's move by up to 20 % and 40 % (their collections land in a window or not), so read
  * the ratios as rough and a row's own count as the measure of a change.
  * Env: BENCH_CONNECTOR_ENV as in run.ts (`KEY=val KEY2=val2`), INSTRUCTIONS_ROWS (`R0,A` to
- * count only those), INSTRUCTIONS_V8_FLAGS, INSTRUCTIONS_CALLGRIND_ARGS, INSTRUCTIONS_CACHE_SIM,
+ * count only those; R1 and B, the fresh-assertion pair, only when named), INSTRUCTIONS_V8_FLAGS, INSTRUCTIONS_CALLGRIND_ARGS, INSTRUCTIONS_CACHE_SIM,
  * INSTRUCTIONS_KEEP=1 (keep the dumps, read them with bench/callgrind-names.ts).
  */
 import { execFile } from 'node:child_process'
@@ -255,6 +256,24 @@ try {
         single,
         (i) => ({ 'x-identity-assertion': assertions[i % USERS] as string }),
       ],
+      [
+        'R1',
+        reference,
+        undefined,
+        '/r1/me',
+        single,
+        (i) => ({ 'x-identity-assertion': assertions[i % USERS] as string }),
+      ],
+      // A never-seen assertion on every request, minted as it is sent (the load generator's
+      // work, not counted), so none nears its expiry however slowly valgrind runs.
+      [
+        'B',
+        connector,
+        CONNECTOR_HOST,
+        '/v1/me',
+        single,
+        (i) => ({ 'x-identity-assertion': mint(userId(i % USERS)) }),
+      ],
       ['R0-list', reference, undefined, '/r0/list', listing, () => ({})],
       ['C', connector, CONNECTOR_HOST, '/v1/workspace/list?path=Big', listing, () => lister],
     ]
@@ -301,6 +320,7 @@ try {
   }
   for (const [row, floor] of [
     ['A', 'R0'],
+    ['B', 'R1'],
     ['C', 'R0-list'],
   ] as const) {
     const ratio = (of: Record<string, number>) => (of[row] as number) / (of[floor] as number)

@@ -60,6 +60,42 @@ def test_the_signer_refuses_keys_the_connector_would_refuse(stack):
     assert "\"d\"" not in repr(IdentitySigner(stack.es256_jwk, issuer=ISSUER))
 
 
+def test_the_signer_sends_a_users_assertion_again_for_half_its_lifetime(stack):
+    # ES256 signatures are randomised: two mints never give the same token, so a repeat is a reuse.
+    now = [1_796_000_000.5]
+    signer = IdentitySigner(stack.es256_jwk, issuer=ISSUER, clock=lambda: now[0])
+    first = signer.assertion("u-1")
+    assert signer.assertion("u-2") != first
+    now[0] += 29.0  # 29.5 s after the assertion's iat
+    assert signer.assertion("u-1") == first
+    now[0] += 0.5  # 30 s after iat: 30 s of its 60 s are left, the least an assertion is sent with
+    second = signer.assertion("u-1")
+    assert second != first
+    assert jwt.decode(second, options={"verify_signature": False})["iat"] == int(now[0])
+    # Threads asking at once get a valid assertion each, and one is kept.
+    results = []
+    workers = [threading.Thread(target=lambda: results.append(signer.assertion("u-3"))) for _ in range(8)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert len(results) == 8 and signer.assertion("u-3") in results
+
+
+def test_the_signer_keeps_1000_users_and_mints_per_call_when_reuse_is_0(stack):
+    signer = IdentitySigner(stack.es256_jwk, issuer=ISSUER)
+    firsts = [signer.assertion(f"u-{user}") for user in range(1001)]
+    # The 1,001st user pushed out the first one kept.
+    assert signer.assertion("u-0") != firsts[0]
+    assert signer.assertion("u-1000") == firsts[1000]
+    per_call = IdentitySigner(stack.es256_jwk, issuer=ISSUER, reuse_seconds=0)
+    assert per_call.assertion("u-1") != per_call.assertion("u-1")
+    for reuse in (-1, 1.5, 31, True):
+        with pytest.raises(ValueError, match="reuse_seconds"):
+            IdentitySigner(stack.es256_jwk, issuer=ISSUER, reuse_seconds=reuse)
+    IdentitySigner(stack.es256_jwk, issuer=ISSUER, lifetime_seconds=300, reuse_seconds=150)
+
+
 def test_a_user_without_a_connection_gets_not_connected(connector, user_id):
     client = connector.for_user(user_id)
     connection = client.connection()

@@ -5,6 +5,8 @@ export const DEFAULT_AUDIENCE = 'cloud-connector'
 /** The connector refuses more than 300 s; a minute covers clock skew. */
 export const DEFAULT_LIFETIME_SECONDS = 60
 const MAX_LIFETIME_SECONDS = 300
+/** Users whose assertion is kept for reuse; past that, the longest-kept is dropped. */
+const MAX_REUSED_USERS = 1000
 
 export interface IdentitySignerOptions {
   /** The private JWK from `npm run identity:keygen` (Ed25519), or a P-256 one (ES256). */
@@ -13,6 +15,13 @@ export interface IdentitySignerOptions {
   issuer: string
   audience?: string
   lifetimeSeconds?: number
+  /**
+   * Seconds an assertion is sent again for the same user after it was minted; default half the
+   * lifetime, at most half, 0 to mint one per call. The connector verifies a signature once per
+   * assertion and answers the repeats from its cache: a fresh assertion on every call costs it
+   * a signature check per request (docs/performance.md, row B against A).
+   */
+  reuseSeconds?: number
   /** Milliseconds since the epoch (tests). */
   clock?: () => number
 }
@@ -47,9 +56,25 @@ export async function createIdentitySigner(
   if (!(lifetime > 0 && lifetime <= MAX_LIFETIME_SECONDS)) {
     throw new RangeError(`lifetimeSeconds must be 1..${MAX_LIFETIME_SECONDS}`)
   }
+  // Every assertion sent keeps at least half its lifetime, for clock skew and time in flight.
+  const reuse = options.reuseSeconds ?? Math.floor(lifetime / 2)
+  if (!(Number.isInteger(reuse) && reuse >= 0 && reuse <= lifetime / 2)) {
+    throw new RangeError(`reuseSeconds must be an integer from 0 to half of lifetimeSeconds`)
+  }
   const audience = options.audience ?? DEFAULT_AUDIENCE
   const clock = options.clock ?? Date.now
   const key = await importJWK(privateJwk, algorithm)
+  const mint = (userId: string, now: number) =>
+    new SignJWT({})
+      .setProtectedHeader({ alg: algorithm, kid })
+      .setIssuer(issuer)
+      .setAudience(audience) // one string, never a list
+      .setSubject(userId)
+      .setIssuedAt(now)
+      .setExpirationTime(now + lifetime)
+      .sign(key)
+  // By user id, in the order minted; the promise, so concurrent first calls share one signature.
+  const reused = new Map<string, { token: Promise<string>; until: number }>()
   return {
     kid,
     algorithm,
@@ -57,15 +82,20 @@ export async function createIdentitySigner(
       if (userId.length < 1 || userId.length > 255) {
         throw new RangeError('the user id must be 1 to 255 characters')
       }
-      const now = Math.floor(clock() / 1000)
-      return new SignJWT({})
-        .setProtectedHeader({ alg: algorithm, kid })
-        .setIssuer(issuer)
-        .setAudience(audience) // one string, never a list
-        .setSubject(userId)
-        .setIssuedAt(now)
-        .setExpirationTime(now + lifetime)
-        .sign(key)
+      const nowMs = clock()
+      const kept = reused.get(userId)
+      if (kept !== undefined && nowMs < kept.until) return kept.token
+      const now = Math.floor(nowMs / 1000)
+      const token = mint(userId, now)
+      if (reuse === 0) return token
+      reused.delete(userId)
+      if (reused.size >= MAX_REUSED_USERS) reused.delete(reused.keys().next().value as string)
+      const entry = { token, until: (now + reuse) * 1000 }
+      reused.set(userId, entry)
+      token.catch(() => {
+        if (reused.get(userId) === entry) reused.delete(userId)
+      })
+      return token
     },
   }
 }

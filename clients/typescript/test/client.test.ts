@@ -227,6 +227,51 @@ test('the signer refuses keys the connector would refuse', async () => {
   )
 })
 
+async function es256Jwk() {
+  const { generateKeyPair, exportJWK } = await import('jose')
+  const { privateKey } = await generateKeyPair('ES256', { extractable: true })
+  return { ...(await exportJWK(privateKey)), kid: 'es' }
+}
+
+test('the signer sends a user’s assertion again for half its lifetime, then mints anew', async () => {
+  // ES256 signatures are randomised: two mints never give the same token, so a repeat is a reuse.
+  const privateJwk = await es256Jwk()
+  let now = Date.UTC(2026, 11, 3, 12, 0, 0, 500)
+  const signer = await createIdentitySigner({ privateJwk, issuer: 'i', clock: () => now })
+  const first = await signer.assertion('u-1')
+  const other = await signer.assertion('u-2')
+  assert.notEqual(other, first)
+  now += 29_000 // 29.5 s after the assertion’s iat
+  assert.equal(await signer.assertion('u-1'), first)
+  now += 500 // 30 s after iat: 30 s of its 60 s are left, the least an assertion is sent with
+  const second = await signer.assertion('u-1')
+  assert.notEqual(second, first)
+  const claims = JSON.parse(Buffer.from(second.split('.')[1] as string, 'base64url').toString())
+  assert.equal(claims.iat, Math.floor(now / 1000))
+  // Concurrent first calls share one signature.
+  const burst = await Promise.all(Array.from({ length: 5 }, () => signer.assertion('u-3')))
+  assert.equal(new Set(burst).size, 1)
+})
+
+test('the signer keeps assertions for 1,000 users and mints per call when reuse is 0', async () => {
+  const privateJwk = await es256Jwk()
+  const signer = await createIdentitySigner({ privateJwk, issuer: 'i' })
+  const firsts = []
+  for (let user = 0; user <= 1000; user++) firsts.push(await signer.assertion(`u-${user}`))
+  // The 1,001st user pushed out the first one kept.
+  assert.notEqual(await signer.assertion('u-0'), firsts[0])
+  assert.equal(await signer.assertion('u-1000'), firsts[1000])
+  const perCall = await createIdentitySigner({ privateJwk, issuer: 'i', reuseSeconds: 0 })
+  assert.notEqual(await perCall.assertion('u-1'), await perCall.assertion('u-1'))
+  for (const reuseSeconds of [-1, 1.5, 31]) {
+    await assert.rejects(
+      createIdentitySigner({ privateJwk, issuer: 'i', reuseSeconds }),
+      RangeError,
+    )
+  }
+  await createIdentitySigner({ privateJwk, issuer: 'i', lifetimeSeconds: 300, reuseSeconds: 150 })
+})
+
 test('metadata and a streamed download', async (t) => {
   const stack = await startStack(t)
   const client = (await connectorFor(stack)).forUser(nextUser())

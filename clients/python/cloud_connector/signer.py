@@ -85,9 +85,9 @@ class IdentitySigner:
         self.lifetime_seconds = lifetime_seconds
         self.reuse_seconds = reuse
         self._clock = clock
-        # user id -> (assertion, the second its reuse ends), in the order minted; Django serves
-        # requests from several threads.
-        self._reused: "OrderedDict[str, Tuple[str, int]]" = OrderedDict()
+        # user id -> (assertion, its iat, the second its reuse ends), in the order minted;
+        # Django serves requests from several threads.
+        self._reused: "OrderedDict[str, Tuple[str, int, int]]" = OrderedDict()
         self._lock = threading.Lock()
 
     def assertion(self, user_id: Any) -> str:
@@ -97,7 +97,8 @@ class IdentitySigner:
         now = int(self._clock())
         with self._lock:
             kept = self._reused.get(sub)
-        if kept is not None and now < kept[1]:
+        # A clock set back (NTP) would otherwise keep an assertion past its expiry.
+        if kept is not None and kept[1] <= now < kept[2]:
             return kept[0]
         token = self._mint(sub, now)
         if self.reuse_seconds:
@@ -105,7 +106,7 @@ class IdentitySigner:
                 self._reused.pop(sub, None)
                 if len(self._reused) >= MAX_REUSED_USERS:
                     self._reused.popitem(last=False)
-                self._reused[sub] = (token, now + self.reuse_seconds)
+                self._reused[sub] = (token, now, now + self.reuse_seconds)
         return token
 
     def _mint(self, sub: str, now: int) -> str:

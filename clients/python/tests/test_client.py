@@ -72,6 +72,9 @@ def test_the_signer_sends_a_users_assertion_again_for_half_its_lifetime(stack):
     second = signer.assertion("u-1")
     assert second != first
     assert jwt.decode(second, options={"verify_signature": False})["iat"] == int(now[0])
+    # A clock set back before the assertion's iat gets a new one, not the old one for longer.
+    now[0] -= 1
+    assert signer.assertion("u-1") != second
     # Threads asking at once get a valid assertion each, and one is kept.
     results = []
     workers = [threading.Thread(target=lambda: results.append(signer.assertion("u-3"))) for _ in range(8)]

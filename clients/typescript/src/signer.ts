@@ -74,7 +74,7 @@ export async function createIdentitySigner(
       .setExpirationTime(now + lifetime)
       .sign(key)
   // By user id, in the order minted; the promise, so concurrent first calls share one signature.
-  const reused = new Map<string, { token: Promise<string>; until: number }>()
+  const reused = new Map<string, { token: Promise<string>; from: number; until: number }>()
   return {
     kid,
     algorithm,
@@ -84,13 +84,14 @@ export async function createIdentitySigner(
       }
       const nowMs = clock()
       const kept = reused.get(userId)
-      if (kept !== undefined && nowMs < kept.until) return kept.token
+      // A clock set back (NTP) would otherwise keep an assertion past its expiry.
+      if (kept !== undefined && kept.from <= nowMs && nowMs < kept.until) return kept.token
       const now = Math.floor(nowMs / 1000)
       const token = mint(userId, now)
       if (reuse === 0) return token
       reused.delete(userId)
       if (reused.size >= MAX_REUSED_USERS) reused.delete(reused.keys().next().value as string)
-      const entry = { token, until: (now + reuse) * 1000 }
+      const entry = { token, from: now * 1000, until: (now + reuse) * 1000 }
       reused.set(userId, entry)
       token.catch(() => {
         if (reused.get(userId) === entry) reused.delete(userId)

@@ -248,6 +248,9 @@ test('the signer sends a user’s assertion again for half its lifetime, then mi
   assert.notEqual(second, first)
   const claims = JSON.parse(Buffer.from(second.split('.')[1] as string, 'base64url').toString())
   assert.equal(claims.iat, Math.floor(now / 1000))
+  // A clock set back before the assertion's iat gets a new one, not the old one for longer.
+  now -= 1000
+  assert.notEqual(await signer.assertion('u-1'), second)
   // Concurrent first calls share one signature.
   const burst = await Promise.all(Array.from({ length: 5 }, () => signer.assertion('u-3')))
   assert.equal(new Set(burst).size, 1)

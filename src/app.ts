@@ -2,7 +2,6 @@
  * Builds the Fastify application from a validated config and explicit dependencies.
  * Used by `server.ts` and by every test; it never listens and never reads the environment.
  */
-import { randomUUID } from 'node:crypto'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, {
   type FastifyBaseLogger,
@@ -41,6 +40,7 @@ import { type Audit, createAudit } from './observability/audit.ts'
 import { createLogger } from './observability/logger.ts'
 import { createMetrics, type Metrics } from './observability/metrics.ts'
 import type { ReadinessCheck } from './observability/readiness.ts'
+import { createRequestIds } from './observability/request-ids.ts'
 import { deriveCursorKeys } from './vault/cursor-keys.ts'
 import { openVault } from './vault/open-vault.ts'
 import type { Vault } from './vault/vault.ts'
@@ -142,7 +142,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
     // Identity comes from the signed header only; forwarded headers are never trusted (contract §3).
     trustProxy: false,
     requestIdHeader: false,
-    genReqId: () => randomUUID(),
+    genReqId: createRequestIds(),
     bodyLimit: 64 * 1024,
     // Our own draining hook answers with problem+json instead of Fastify's plain 503.
     return503OnClosing: false,
